@@ -1,0 +1,33 @@
+/* main.c — the `vmig` command line: dispatches to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+static int usage(FILE *f)
+{
+    fputs("usage: vmig COMMAND [ARGS]\n"
+          "commands:\n"
+          "  demo      live-migrate a demo VM on loopback (not there yet)\n"
+          "  version   print the version\n",
+          f);
+    return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
+        return usage(stdout);
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        puts("vmig " VMIG_VERSION_STRING);
+        return 0;
+    }
+    if (!strcmp(argv[1], "demo")) {
+        fputs("vmig demo: not there yet: the demo VMM and live migration arrive with "
+              "later issues (precopy, demo VMM)\n",
+              stderr);
+        return 1;
+    }
+    fprintf(stderr, "vmig: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}
