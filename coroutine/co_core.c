@@ -54,6 +54,9 @@ static inline void co_switch(co_thread_t *t, co_t *from, co_t *to, bool dying)
 #endif
 }
 
+static void co_release(co_thread_t *t, co_t *co);
+static void co_switch_out(co_thread_t *t, co_t *self, uint8_t state, bool dying);
+
 static void co_main(void *p)
 {
     co_t *co = p;
@@ -69,9 +72,18 @@ static void co_main(void *p)
     }
 #endif
     co->result = co->fn(co->arg);
+    /* Everything a return implies happens here, before the last switch, so
+     * that whoever entered us needs no code after its switch (see co_enter). */
+    if (co->joiner) {
+        co_t *j = co->joiner;
+        co->joiner = NULL;
+        co_wake(j, 0);
+    }
+    bool detached = co->detached;
     co->state = CO_DONE;
-    t->current = co->caller;
-    co_switch(t, co, co->caller, true);
+    if (detached)
+        co_release(t, co); /* pooled, or unmapped later: we still run on it */
+    co_switch_out(t, co, CO_DONE, true);
     co__panic("a finished coroutine was entered again");
 }
 
@@ -124,6 +136,16 @@ co_t *co_create(uv_loop_t *loop, co_fn fn, void *arg)
     return co_create_ex(loop, fn, arg, NULL);
 }
 
+/* Unmap the last detached coroutine that could not be pooled, once we no
+ * longer run on its stack. */
+static inline void co_reap(co_thread_t *t)
+{
+    if (t->zombie && t->zombie != t->current) {
+        co__free(t->zombie);
+        t->zombie = NULL;
+    }
+}
+
 static void co_release(co_thread_t *t, co_t *co)
 {
     /* Only default-size stacks are pooled: one size keeps reuse trivial. */
@@ -133,7 +155,13 @@ static void co_release(co_thread_t *t, co_t *co)
         t->pool_len++;
         return;
     }
-    co__free(co);
+    /* co may be the running coroutine (a detached one returning): unmap it
+     * only once we are on another stack. */
+    co_reap(t);
+    if (co == t->current)
+        t->zombie = co;
+    else
+        co__free(co);
 }
 
 void co_thread_cleanup(void)
@@ -145,6 +173,7 @@ void co_thread_cleanup(void)
         co__free(co);
     }
     t->pool_len = 0;
+    co_reap(t);
 }
 
 static void co_ready_push(co_thread_t *t, co_t *co)
@@ -157,43 +186,32 @@ static void co_ready_push(co_thread_t *t, co_t *co)
     t->ready_tail = co;
 }
 
-/* The body has returned and we are back on the caller's stack. */
-static void co_on_return(co_thread_t *t, co_t *co)
+static co_t *co_ready_pop(co_thread_t *t)
 {
-    if (co->joiner) {
-        co_t *j = co->joiner;
-        co->joiner = NULL;
-        co_wake(j, 0);
-    } else if (co->detached) {
-        co_release(t, co);
-    }
-}
-
-static void co_resume(co_thread_t *t, co_t *co)
-{
-    co_t *from = t->current;
-    co->caller = from;
-    co->state = CO_RUNNING;
-    t->current = co;
-    co_switch(t, from, co, false);
-    if (co->state == CO_DONE)
-        co_on_return(t, co);
-}
-
-/* On the loop's stack: run every woken coroutine, including those woken meanwhile. */
-static void co_drain(co_thread_t *t)
-{
-    if (t->draining)
-        return;
-    t->draining = true;
-    co_t *co;
-    while ((co = t->ready_head)) {
+    co_t *co = t->ready_head;
+    if (co) {
         t->ready_head = co->ready_next;
         if (!t->ready_head)
             t->ready_tail = NULL;
-        co_resume(t, co);
     }
-    t->draining = false;
+    return co;
+}
+
+/* Leave the running coroutine `self` in `state`. Control goes back to whoever
+ * entered it; when that is the loop's own stack and coroutines were woken
+ * meanwhile, they run first, straight from here, so the loop's stack gets
+ * control back only once nothing is ready (this is the "drain" of co_wake). */
+static void co_switch_out(co_thread_t *t, co_t *self, uint8_t state, bool dying)
+{
+    co_t *next = self->caller;
+    self->state = state;
+    if (!next && t->ready_head) {
+        next = co_ready_pop(t);
+        next->caller = NULL;
+        next->state = CO_RUNNING;
+    }
+    t->current = next;
+    co_switch(t, self, next, dying);
 }
 
 static inline void co_check_thread(const co_t *co)
@@ -207,6 +225,10 @@ static inline void co_check_thread(const co_t *co)
 #endif
 }
 
+/* The switch is the last thing co_enter does: the entered coroutine comes
+ * back by jumping straight to our caller's return address, never through a
+ * `ret` here, whose prediction would be wrong after a change of stacks (the
+ * return stack buffer holds the other stack's calls). */
 void co_enter(co_t *co)
 {
     co_thread_t *t = &co__tls;
@@ -216,9 +238,12 @@ void co_enter(co_t *co)
                   co->state == CO_WAITING ? "waiting (use co_wake)"
                   : co->state == CO_DONE  ? "finished"
                                           : "running");
-    co_resume(t, co);
-    if (!t->current)
-        co_drain(t);
+    co_reap(t);
+    co_t *from = t->current;
+    co->caller = from;
+    co->state = CO_RUNNING;
+    t->current = co;
+    co_switch(t, from, co, false);
 }
 
 int co_spawn(uv_loop_t *loop, co_fn fn, void *arg)
@@ -231,21 +256,13 @@ int co_spawn(uv_loop_t *loop, co_fn fn, void *arg)
     return 0;
 }
 
-/* Suspend the running coroutine in `state`; returns when it is continued. */
-static inline void co_suspend(co_thread_t *t, co_t *self, uint8_t state)
-{
-    self->state = state;
-    t->current = self->caller;
-    co_switch(t, self, self->caller, false);
-}
-
 void co_yield(void)
 {
     co_thread_t *t = &co__tls;
     co_t *self = t->current;
     if (!self)
         co__panic("co_yield outside a coroutine");
-    co_suspend(t, self, CO_YIELDED);
+    co_switch_out(t, self, CO_YIELDED, false);
 }
 
 co_t *co_self(void)
@@ -285,7 +302,7 @@ int co_wait(co_cancel_fn on_cancel, void *data)
     }
     self->on_cancel = on_cancel;
     self->cancel_data = data;
-    co_suspend(t, self, CO_WAITING);
+    co_switch_out(t, self, CO_WAITING, false);
     return self->wake_result;
 }
 
@@ -297,10 +314,19 @@ void co_wake(co_t *co, int result)
         co__panic("co_wake on a coroutine that is not waiting");
     co->wake_result = result;
     co->on_cancel = NULL;
-    co->state = CO_READY;
-    co_ready_push(t, co);
-    if (!t->current)
-        co_drain(t);
+    if (t->current) {
+        /* Runs once the current chain of coroutines suspends. */
+        co->state = CO_READY;
+        co_ready_push(t, co);
+        return;
+    }
+    /* On the loop's stack (a libuv callback): run it now; it runs whatever it
+     * wakes before control comes back here. */
+    co_reap(t);
+    co->caller = NULL;
+    co->state = CO_RUNNING;
+    t->current = co;
+    co_switch(t, NULL, co, false);
 }
 
 int co_cancel(co_t *co)

@@ -63,7 +63,7 @@ typedef struct co_thread {
     co_t *current;            /* running coroutine, NULL on the loop's stack */
     co_t *ready_head;         /* woken coroutines, FIFO */
     co_t *ready_tail;
-    bool draining;            /* the loop's stack is running the ready list */
+    co_t *zombie;             /* a finished coroutine to unmap once off its stack */
     co_ctx_t root_ctx;        /* the loop's stack while a coroutine runs */
     co_stackinfo_t root_si;   /* its ASan bounds, learnt at the first switch */
     co_t *switch_from;        /* who switched last (ASan bookkeeping) */
