@@ -1,0 +1,164 @@
+/* test_mutex.c — the coroutine mutex: FIFO fairness (lock order equals wait
+ * order, no barging), mutual exclusion across suspensions, trylock. */
+#include "glue_test.h"
+
+#define NCONT 8
+
+typedef struct mutex_ctx {
+    co_mutex_t m;      /* the mutex under test */
+    co_event_t go;     /* tells the first holder to unlock */
+    int order[NCONT];  /* contender ids in the order they got the lock */
+    int n;             /* entries in order[] */
+    int inside;        /* coroutines in the critical section now */
+    int max_inside;    /* most ever at once */
+    int barges;        /* trylock successes while contenders still queued */
+    int barge_tries;   /* trylock attempts made by the barger */
+    bool all_done;     /* every contender has unlocked */
+} mutex_ctx_t;
+
+typedef struct cont_arg {
+    mutex_ctx_t *ctx; /* shared state */
+    int id;           /* contender id, also its wait order */
+} cont_arg_t;
+
+static int holder_body(void *p)
+{
+    mutex_ctx_t *ctx = p;
+    if (co_mutex_lock(&ctx->m) != 0)
+        return -1;
+    int r = co_event_wait(&ctx->go, -1);
+    co_mutex_unlock(&ctx->m);
+    return r;
+}
+
+static int contender_body(void *p)
+{
+    cont_arg_t *a = p;
+    mutex_ctx_t *ctx = a->ctx;
+    int r = co_mutex_lock(&ctx->m);
+    if (r != 0)
+        return r;
+    if (++ctx->inside > ctx->max_inside)
+        ctx->max_inside = ctx->inside;
+    ctx->order[ctx->n++] = a->id;
+    /* Hold the lock across loop iterations so others get to try. */
+    r = co_pause();
+    if (r == 0)
+        r = co_sleep(1);
+    ctx->inside--;
+    co_mutex_unlock(&ctx->m);
+    if (ctx->n == NCONT && !ctx->m.owner)
+        ctx->all_done = true;
+    return r;
+}
+
+static int barger_body(void *p)
+{
+    mutex_ctx_t *ctx = p;
+    while (!ctx->all_done) {
+        ctx->barge_tries++;
+        if (co_mutex_trylock(&ctx->m) == 0) {
+            if (ctx->n < NCONT)
+                ctx->barges++;
+            co_mutex_unlock(&ctx->m);
+        }
+        int r = co_pause();
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static void test_lock_order_is_wait_order(void **state)
+{
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    mutex_ctx_t ctx = {0};
+    co_mutex_init(&ctx.m);
+    co_event_init(&ctx.go);
+
+    co_t *holder = glue_start(&loop, holder_body, &ctx);
+    assert_non_null(ctx.m.owner);
+    cont_arg_t args[NCONT];
+    co_t *cos[NCONT];
+    for (int i = 0; i < NCONT; i++) {
+        args[i] = (cont_arg_t){&ctx, i};
+        cos[i] = glue_start(&loop, contender_body, &args[i]);
+        assert_int_equal(ctx.m.waitq.len, (size_t)(i + 1));
+    }
+    co_t *barger = glue_start(&loop, barger_body, &ctx);
+    co_event_set(&ctx.go);
+    uv_run(&loop, UV_RUN_DEFAULT);
+
+    assert_int_equal(glue_join(holder), 0);
+    for (int i = 0; i < NCONT; i++)
+        assert_int_equal(glue_join(cos[i]), 0);
+    assert_int_equal(glue_join(barger), 0);
+    assert_int_equal(ctx.n, NCONT);
+    for (int i = 0; i < NCONT; i++)
+        assert_int_equal(ctx.order[i], i);
+    assert_int_equal(ctx.max_inside, 1);
+    assert_true(ctx.barge_tries > NCONT);
+    assert_int_equal(ctx.barges, 0);
+    assert_null(ctx.m.owner);
+    assert_int_equal(ctx.m.waitq.len, 0);
+    glue_loop_done(&loop);
+}
+
+typedef struct try_ctx {
+    co_mutex_t m;  /* the mutex under test */
+    co_t *a;       /* the first coroutine */
+    int b_try;     /* trylock result seen by the second */
+} try_ctx_t;
+
+static int try_b(void *p)
+{
+    try_ctx_t *t = p;
+    t->b_try = co_mutex_trylock(&t->m);
+    return 0;
+}
+
+static int try_a(void *p)
+{
+    try_ctx_t *t = p;
+    assert_int_equal(co_mutex_trylock(&t->m), 0);
+    assert_ptr_equal(t->m.owner, t->a);
+    /* Locking again from the holder would never return. */
+    assert_int_equal(co_mutex_lock(&t->m), -EDEADLK);
+    co_t *b = co_create(co_loop(co_self()), try_b, t);
+    assert_non_null(b);
+    co_enter(b);
+    assert_int_equal(t->b_try, -EBUSY);
+    assert_int_equal(co_join(b, NULL), 0);
+    co_mutex_unlock(&t->m);
+    assert_null(t->m.owner);
+    co_enter((b = co_create(co_loop(co_self()), try_b, t)));
+    assert_int_equal(t->b_try, 0);
+    assert_ptr_equal(t->m.owner, b);
+    assert_int_equal(co_join(b, NULL), 0);
+    return 0;
+}
+
+static void test_trylock(void **state)
+{
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    try_ctx_t t = {0};
+    co_mutex_init(&t.m);
+    t.a = co_create(&loop, try_a, &t);
+    assert_non_null(t.a);
+    co_enter(t.a);
+    assert_int_equal(glue_join(t.a), 0);
+    glue_loop_done(&loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lock_order_is_wait_order),
+        cmocka_unit_test(test_trylock),
+    };
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    co_thread_cleanup();
+    return r;
+}
