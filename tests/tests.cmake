@@ -17,3 +17,5 @@ foreach(dir ${VMIG_TEST_DIRS})
     set_tests_properties(${layer}/${name} PROPERTIES LABELS "${layer};unit" TIMEOUT 120)
   endforeach()
 endforeach()
+# The install test (an out-of-tree program against an installed vmig), label "integration".
+include(${CMAKE_SOURCE_DIR}/tests/install/install.cmake)

@@ -1,0 +1,71 @@
+# Makefile — a thin wrapper over CMake: the commands the README and .ci/run use.
+# Trees: build/ (default), build-asan/ (ASan+UBSan), build-ucontext/ (ucontext backend).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+UCTX_BUILD ?= build-ucontext
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE      ?= cmake
+CTEST      ?= ctest
+CMAKE_FLAGS ?=
+CTEST_FLAGS ?=
+BENCH_ARGS ?=
+
+# One target at a time: deps must finish before a configure, trees share nothing
+# but the source, and each build is already parallel inside.
+.NOTPARALLEL:
+MAKEFLAGS += --no-print-directory
+.PHONY: all deps build demo test asan ucontext valgrind bench install clean help
+
+all: build
+
+help:
+	@echo "make deps      install missing Debian packages (as root)"
+	@echo "make build     configure and build $(BUILD)/"
+	@echo "make demo      deps + build + run $(BUILD)/bin/vmig demo"
+	@echo "make test      deps + build + the whole ctest suite"
+	@echo "make asan      $(ASAN_BUILD)/ with ASan+UBSan, unit tests"
+	@echo "make ucontext  $(UCTX_BUILD)/ with the ucontext backend, coroutine tests"
+	@echo "make valgrind  coroutine tests of $(BUILD)/ under valgrind"
+	@echo "make bench     build + run $(BUILD)/bench/co_switch [BENCH_ARGS=--json]"
+	@echo "make install   cmake --install $(BUILD) --prefix \$$PREFIX ($(PREFIX))"
+	@echo "make clean     remove $(BUILD)/ $(ASAN_BUILD)/ $(UCTX_BUILD)/"
+
+# configure-and-build TREE, EXTRA-CMAKE-ARGS
+define cmake_build
+	$(CMAKE) -S . -B $(1) $(2) $(CMAKE_FLAGS)
+	$(CMAKE) --build $(1) -j$(JOBS)
+endef
+
+deps:
+	@bash scripts/deps.sh
+
+build:
+	$(call cmake_build,$(BUILD),)
+
+demo: deps build
+	./$(BUILD)/bin/vmig demo
+
+test: deps build
+	cd $(BUILD) && $(CTEST) --output-on-failure $(CTEST_FLAGS)
+
+asan: deps
+	$(call cmake_build,$(ASAN_BUILD),-DVMIG_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+	cd $(ASAN_BUILD) && $(CTEST) --output-on-failure -L unit $(CTEST_FLAGS)
+
+ucontext: deps
+	$(call cmake_build,$(UCTX_BUILD),-DVMIG_CO_BACKEND=ucontext)
+	cd $(UCTX_BUILD) && $(CTEST) --output-on-failure -L coroutine $(CTEST_FLAGS)
+
+valgrind: deps build
+	bash scripts/valgrind.sh $(BUILD)/tests
+
+bench: build
+	./$(BUILD)/bench/co_switch $(BENCH_ARGS)
+
+install: build
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD) --prefix "$(PREFIX)"
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(UCTX_BUILD)
