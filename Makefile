@@ -16,7 +16,7 @@ BENCH_ARGS ?=
 # but the source, and each build is already parallel inside.
 .NOTPARALLEL:
 MAKEFLAGS += --no-print-directory
-.PHONY: all deps build demo test asan ucontext valgrind bench install clean help
+.PHONY: all deps deps-test build demo test asan ucontext valgrind bench install clean help
 
 all: build
 
@@ -41,13 +41,16 @@ endef
 deps:
 	@bash scripts/deps.sh
 
+deps-test:
+	@bash scripts/deps.sh test
+
 build:
 	$(call cmake_build,$(BUILD),)
 
 demo: deps build
 	./$(BUILD)/bin/vmig demo
 
-test: deps build
+test: deps-test build
 	cd $(BUILD) && $(CTEST) --output-on-failure $(CTEST_FLAGS)
 
 asan: deps

@@ -5,6 +5,11 @@ set -euo pipefail
 
 PKGS=(libuv1-dev libzstd-dev zlib1g-dev libmbedtls-dev libjansson-dev libcmocka-dev
       cmake pkg-config gcc libc6-dev make valgrind)
+# `deps.sh test`: also what the test suite drives: QEMU 7.2 for the interop
+# tests, an aarch64 cross compiler and qemu-user for the aarch64 switch check.
+if [ "${1:-}" = test ]; then
+    PKGS+=(qemu-system-x86 qemu-utils gcc-aarch64-linux-gnu qemu-user-static python3)
+fi
 
 if ! command -v dpkg >/dev/null 2>&1; then
     echo "deps: no dpkg here (not Debian?): make sure these (or your distribution's" \

@@ -19,3 +19,5 @@ foreach(dir ${VMIG_TEST_DIRS})
 endforeach()
 # The install test (an out-of-tree program against an installed vmig), label "integration".
 include(${CMAKE_SOURCE_DIR}/tests/install/install.cmake)
+# The aarch64 context switch under qemu-user (label "cross").
+include(${CMAKE_SOURCE_DIR}/tests/cross/cross.cmake)
