@@ -1,5 +1,5 @@
 /* test_mutex.c — the coroutine mutex: FIFO fairness (lock order equals wait
- * order, no barging), mutual exclusion across suspensions, trylock. */
+ * order, no barging, round-robin on relock), mutual exclusion, trylock. */
 #include "glue_test.h"
 
 #define NCONT 8
@@ -105,6 +105,74 @@ static void test_lock_order_is_wait_order(void **state)
     glue_loop_done(&loop);
 }
 
+/* Each contender locks again right after its unlock: with a direct handoff
+ * it queues behind the others, so the lock goes round-robin. A mutex that
+ * merely freed itself would let the unlocker take it straight back. */
+typedef struct relock_ctx {
+    co_mutex_t m;         /* the mutex under test */
+    co_event_t go;        /* tells the first holder to unlock */
+    int order[3 * NCONT]; /* contender ids in locking order */
+    int n;                /* entries in order[] */
+} relock_ctx_t;
+
+typedef struct relock_arg {
+    relock_ctx_t *ctx; /* shared state */
+    int id;            /* contender id */
+} relock_arg_t;
+
+static int relock_holder(void *p)
+{
+    relock_ctx_t *ctx = p;
+    if (co_mutex_lock(&ctx->m) != 0)
+        return -1;
+    int r = co_event_wait(&ctx->go, -1);
+    co_mutex_unlock(&ctx->m);
+    return r;
+}
+
+static int relock_body(void *p)
+{
+    relock_arg_t *a = p;
+    for (int k = 0; k < 3; k++) {
+        int r = co_mutex_lock(&a->ctx->m);
+        if (r != 0)
+            return r;
+        a->ctx->order[a->ctx->n++] = a->id;
+        r = co_pause();
+        co_mutex_unlock(&a->ctx->m);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
+
+static void test_relock_goes_round_robin(void **state)
+{
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    relock_ctx_t ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    co_mutex_init(&ctx.m);
+    co_event_init(&ctx.go);
+    co_t *holder = glue_start(&loop, relock_holder, &ctx);
+    relock_arg_t args[NCONT];
+    co_t *cos[NCONT];
+    for (int i = 0; i < NCONT; i++) {
+        args[i] = (relock_arg_t){&ctx, i};
+        cos[i] = glue_start(&loop, relock_body, &args[i]);
+    }
+    co_event_set(&ctx.go);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(glue_join(holder), 0);
+    for (int i = 0; i < NCONT; i++)
+        assert_int_equal(glue_join(cos[i]), 0);
+    assert_int_equal(ctx.n, 3 * NCONT);
+    for (int i = 0; i < 3 * NCONT; i++)
+        assert_int_equal(ctx.order[i], i % NCONT);
+    assert_null(ctx.m.owner);
+    glue_loop_done(&loop);
+}
+
 typedef struct try_ctx {
     co_mutex_t m;  /* the mutex under test */
     co_t *a;       /* the first coroutine */
@@ -156,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lock_order_is_wait_order),
+        cmocka_unit_test(test_relock_goes_round_robin),
         cmocka_unit_test(test_trylock),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);

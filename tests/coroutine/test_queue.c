@@ -160,11 +160,11 @@ static void test_close_wakes_waiters(void **state)
     assert_int_equal(co_queue_try_push(&q, item_of(1)), 0);
     assert_int_equal(co_queue_try_push(&q, item_of(2)), -EAGAIN);
     close_wake_ctx_t uc = {&q, 1, NULL};
-    co_t *ucol = glue_start(&loop, blocked_pusher, &uc);
+    co_t *pusher = glue_start(&loop, blocked_pusher, &uc);
     assert_int_equal(q.pushers.len, 1);
     co_queue_close(&q);
     assert_int_equal(uc.result, -EPIPE);
-    assert_int_equal(glue_join(ucol), 0);
+    assert_int_equal(glue_join(pusher), 0);
     void *item = NULL;
     assert_int_equal(co_queue_try_pop(&q, &item), 0);
     assert_ptr_equal(item, item_of(0));

@@ -67,12 +67,6 @@ static int pair_open(tcp_pair_t *p)
     return 0;
 }
 
-/* A body run on each end, with what it needs. */
-typedef struct end_arg {
-    tcp_pair_t *p;  /* the connection */
-    int result;     /* 0 when every check passed */
-} end_arg_t;
-
 /* Run writer on the client end and reader on the server end, then close. */
 typedef struct pair_run {
     tcp_pair_t p;    /* the connection */
