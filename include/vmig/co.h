@@ -30,6 +30,18 @@ extern "C" {
  *   the wait return -ECANCELED. A cancel sent while the coroutine is not in a
  *   cancellable wait is remembered and makes its next cancellable wait return
  *   -ECANCELED at once (one shot: the wait after that is normal again).
+ * - A call that can complete without waiting (locking a free mutex, pushing
+ *   to a queue with room, waiting on a set event) does so and leaves a pending
+ *   cancel pending. I/O calls (stream read/write/shutdown, sleep, pause,
+ *   co_work) consume a pending cancel on entry and do nothing.
+ * - co_wake() from the loop's stack runs the woken coroutine at once, even
+ *   inside a libuv callback (read_cb, after_work...): glue code must update its
+ *   own state before it wakes anyone.
+ * - Misuse is reported, not crashed on: a second concurrent reader, writer or
+ *   process waiter gets -EBUSY; a stream call after close -EBADF; locking a
+ *   mutex one already holds -EDEADLK. co__panic() (abort with a message) is
+ *   kept for what cannot be reported: entering a running coroutine, waking one
+ *   that is not waiting, using a coroutine from another thread (debug builds).
  * - Every function returns 0 (or a count) on success and a negative errno value
  *   on failure; libuv's UV_E* codes are negative errno values on Linux too.
  */
@@ -163,7 +175,8 @@ typedef struct co_process {
     int term_signal;     /* valid once exited, 0 if none */
 } co_process_t;
 
-/* Spawn a process on the running coroutine's loop (uv_spawn options). */
+/* Spawn a process on the running coroutine's loop (uv_spawn options; the
+ * exit_cb given there is replaced by the runtime's own). */
 int co_process_spawn(co_process_t *p, const uv_process_options_t *opts);
 /* Wait for the process to exit; 0 or -ECANCELED (the process keeps running). */
 int co_process_wait(co_process_t *p, int64_t *exit_status, int *term_signal);
