@@ -70,14 +70,13 @@ static void after_work_cb(uv_work_t *w, int status)
     /* Read only now: the coroutine that got the slot ran at once and may
      * have cancelled ours, orphaning the request. */
     co_t *co = req->co;
-    if (!co) {
-        if (req->release)
-            req->release(req->arg);
-        free(req);
-        return;
-    }
+    /* After -ECANCELED the caller no longer owns arg: orphans (fn ran) and
+     * items dropped from the queue (fn never ran) are released alike. */
+    if ((!co || result == -ECANCELED) && req->release)
+        req->release(req->arg);
     free(req);
-    co_wake(co, result);
+    if (co)
+        co_wake(co, result);
 }
 
 static void work_cancel(co_t *co, void *data)
@@ -92,21 +91,32 @@ static void work_cancel(co_t *co, void *data)
     co_wake(co, -ECANCELED);
 }
 
+/* Cancelled before the item reached the pool: arg goes to release() too, so
+ * that "-ECANCELED hands arg over" holds whatever the moment of the cancel. */
+static int cancelled_early(void *arg, co_release_fn release)
+{
+    if (release)
+        release(arg);
+    return -ECANCELED;
+}
+
 int co_work(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn release)
 {
     co_t *self = co_self();
     if (!self)
         co__panic("co_work outside a coroutine");
     if (co_cancel_clear())
-        return -ECANCELED;
+        return cancelled_early(arg, release);
     if (limit) {
         int r = limit_acquire(limit);
+        if (r == -ECANCELED)
+            return cancelled_early(arg, release);
         if (r < 0)
             return r;
         /* A cancel that came after the slot was handed to us. */
         if (co_cancel_clear()) {
             limit_release(limit);
-            return -ECANCELED;
+            return cancelled_early(arg, release);
         }
     }
 

@@ -279,10 +279,12 @@ int co_work_limit_init(co_work_limit_t *lim, unsigned max);
 int co_work_limit_close(co_work_limit_t *lim);
 
 /* Run fn(arg) on libuv's pool; returns its result. limit may be NULL.
- * On cancel: if the work had not started it never runs; if it had started,
- * co_work() returns -ECANCELED at once and the request keeps arg: when fn is
- * done, release(arg) is called on the loop (if release is not NULL). The
- * caller must therefore not free arg (or anything fn uses) after -ECANCELED. */
+ * Ownership of arg on cancel is simple: when co_work() returns -ECANCELED,
+ * arg has been handed over and release(arg) (if not NULL) is called exactly
+ * once, at once if fn never started, or on the loop once fn returns if it was
+ * already running (libuv cannot stop it: uv_cancel gives UV_EBUSY), so a
+ * pool thread never touches freed memory. On any other return arg is still
+ * the caller's. */
 int co_work(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn release);
 
 #ifdef __cplusplus
