@@ -24,6 +24,17 @@
  * - Errors: every failing call returns a negative errno value and keeps the
  *   first error with a human message naming the peer in ch->err, e.g.
  *   "connection refused by 127.0.0.1:4444".
+ * - Shut a channel down and let every coroutine using it return before
+ *   closing it: close frees what a waiting reader or writer still uses.
+ * - SIGPIPE: libuv writes with write(2), so writing to a peer that has gone
+ *   (a closed socket, an exited exec: command) raises SIGPIPE. The process
+ *   must ignore it (signal(SIGPIPE, SIG_IGN), as QEMU does); writes then fail
+ *   with EPIPE. The library does not touch process-wide signal dispositions.
+ * - exec: the command's exit status is part of the stream: a read reaching
+ *   the end of its output waits for it to exit and fails ("exec:CMD exited
+ *   with status 1") unless it exited with 0. Closing shuts our ends of its
+ *   pipes and waits for it to exit (a cancel kills it with SIGKILL); use
+ *   vmig_channel_close_status() to learn how it ended.
  */
 
 typedef struct vmig_channel vmig_channel_t;
@@ -55,6 +66,12 @@ int vmig_channel_writev(vmig_channel_t *ch, const struct iovec *iov, int iovcnt)
 int vmig_channel_write(vmig_channel_t *ch, const void *buf, size_t len);
 int vmig_channel_shutdown(vmig_channel_t *ch, int how);
 void vmig_channel_close(vmig_channel_t *ch);
+/* Close, and say whether the channel ended well: 0, or its first error
+ * (also copied into err unless err already holds one or is NULL). For exec:
+ * this first shuts the command's input and waits for it to exit, so a source
+ * learns that `exec:gzip > f` failed. Other transports find no error while
+ * closing and report what ch->err held. Suspends like close. */
+int vmig_channel_close_status(vmig_channel_t *ch, vmig_error_t *err);
 const char *vmig_channel_kind(const vmig_channel_t *ch);
 
 /* For implementations: fill the common part. */
@@ -69,18 +86,26 @@ typedef enum vmig_channel_dir {
 } vmig_channel_dir_t;
 
 /* Open `tcp:HOST:PORT`, `unix:PATH`, `fd:N` (a descriptor number), `exec:CMD`
- * or `file:PATH` in direction dir. In a coroutine. */
+ * or `file:PATH` in direction dir. In a coroutine. INCOMING tcp:/unix: listen,
+ * accept one connection and stop listening (QEMU's -incoming); use a listener
+ * to learn the port first. HOST may be a name, an IPv4 address or a bracketed
+ * IPv6 address (`tcp:[::1]:4444`); options `,ipv4`/`,ipv6` restrict the family. */
 int vmig_channel_open(uv_loop_t *loop, const char *uri, vmig_channel_dir_t dir,
                       vmig_channel_t **out, vmig_error_t *err);
 
 /* Wrap an already open descriptor (socket, pipe or regular file); the channel
- * owns it from now on. name describes it in messages. */
+ * owns it from now on. name describes it in messages (NULL: "fd:N"). On
+ * failure the descriptor stays open and the caller's. A pipe has no
+ * shutdown(2): shutting one down stops a coroutine waiting on it (the read
+ * ends, the write fails), but the peer only sees the end at close. */
 int vmig_channel_from_fd(uv_loop_t *loop, int fd, const char *name, vmig_channel_t **out,
                          vmig_error_t *err);
 
 typedef struct vmig_listener vmig_listener_t;
 
-/* Listen on `tcp:HOST:PORT` (PORT 0 picks a free one) or `unix:PATH`. */
+/* Listen on `tcp:HOST:PORT` (PORT 0 picks a free one) or `unix:PATH`. In a
+ * coroutine. A unix socket is created with mode 0600; a stale socket file at
+ * PATH is replaced, any other file is left alone (-EEXIST). */
 int vmig_listener_open(uv_loop_t *loop, const char *uri, int backlog, vmig_listener_t **out,
                        vmig_error_t *err);
 /* Wait for the next connection (in a coroutine; cancellable: -ECANCELED). */
