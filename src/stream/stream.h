@@ -46,6 +46,11 @@ const vmig_error_t *vmig_stream_error_obj(const vmig_stream_t *s);
 /* Keep code and message unless an error is already kept; returns the kept code. */
 int vmig_stream_set_error(vmig_stream_t *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Put context in front of the kept message ("<context>: <message>"), e.g. the
+ * field a parser was loading when a short read happened; the code stays. Does
+ * nothing (returns 0) when no error is kept; else returns the kept code. */
+int vmig_stream_error_prefix(vmig_stream_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- writer ------------------------------------------------------------------ */
 void vmig_stream_put_u8(vmig_stream_t *s, uint8_t v);
@@ -70,15 +75,20 @@ void vmig_stream_set_rate_limit(vmig_stream_t *s, uint64_t bytes_per_sec);
 uint64_t vmig_stream_rate_limit(const vmig_stream_t *s);
 /* Count bytes sent elsewhere (multifd) against this window's budget. */
 void vmig_stream_rate_account(vmig_stream_t *s, uint64_t bytes);
-/* True when this window's budget is used up. */
+/* True when this window's budget is used up (more than the budget counted;
+ * also true once the stream has an error, so a sender's loop stops). */
 bool vmig_stream_rate_exceeded(vmig_stream_t *s);
 /* Sleep (on the loop) until the current window ends and start a new one:
- * 0 or -ECANCELED. Returns at once when unlimited or within budget. */
+ * 0 or -ECANCELED. Returns at once when unlimited or within budget. Outside a
+ * coroutine nothing can sleep: over budget it returns -EINVAL (no sticky
+ * error, window unchanged); with an error kept it returns that error. */
 int vmig_stream_rate_wait(vmig_stream_t *s);
 
 /* ---- reader ------------------------------------------------------------------ */
 /* Getters return 0 once the stream has an error (a short read is -EIO with
- * the message "stream truncated at byte offset N"). */
+ * the message "stream truncated at byte offset N"). On a short read the bytes
+ * that were there are consumed, so N == vmig_stream_tell() afterwards: the
+ * offset where the stream ended and the needed bytes were missing. */
 uint8_t vmig_stream_get_u8(vmig_stream_t *s);
 uint16_t vmig_stream_get_be16(vmig_stream_t *s);
 uint32_t vmig_stream_get_be32(vmig_stream_t *s);
