@@ -22,6 +22,30 @@
 /* idstr is a u8-counted string: at most 255 bytes. */
 #define VMIG_VM_IDSTR_MAX 255
 
+/* The configuration section (07): vmstate "configuration" v1 and its
+ * subsections, each written as 05 len name be32-version body. */
+#define VMIG_CONFIG_VMSD_NAME "configuration"
+#define VMIG_CONFIG_VERSION 1
+#define VMIG_CONFIG_SUB_PAGE_BITS "configuration/target-page-bits"
+#define VMIG_CONFIG_SUB_CAPS "configuration/capabilities"
+#define VMIG_CONFIG_SUB_UUID "configuration/uuid"
+#define VMIG_CONFIG_SUB_VERSION 1 /* all three subsections are v1 */
+#define VMIG_CONFIG_UUID_LEN 16
+/* x86's target page bits: the minimum, so the subsection is never sent. */
+#define VMIG_TARGET_PAGE_BITS_DEFAULT 12
+
+/* Capability names as they travel in configuration/capabilities: QEMU 7.2's
+ * MigrationCapability enumeration. Only the validated ones are ever sent. */
+#define VMIG_CAP_X_IGNORE_SHARED "x-ignore-shared" /* the only validated one */
+#define VMIG_CAPABILITY_NAMES(XX)                                              \
+    XX("xbzrle") XX("rdma-pin-all") XX("auto-converge") XX("zero-blocks")      \
+    XX("compress") XX("events") XX("postcopy-ram") XX("x-colo")                \
+    XX("release-ram") XX("block") XX("return-path")                           \
+    XX("pause-before-switchover") XX("multifd") XX("dirty-bitmaps")           \
+    XX("postcopy-blocktime") XX("late-block-activate") XX("x-ignore-shared")  \
+    XX("validate-uuid") XX("background-snapshot") XX("zero-copy-send")        \
+    XX("postcopy-preempt")
+
 /* In-band commands: 08 cmd(be16) len(be16) data(len). */
 #define VMIG_CMD_INVALID 0
 #define VMIG_CMD_OPEN_RETURN_PATH 1
