@@ -19,5 +19,7 @@ foreach(dir ${VMIG_TEST_DIRS})
 endforeach()
 # The install test (an out-of-tree program against an installed vmig), label "integration".
 include(${CMAKE_SOURCE_DIR}/tests/install/install.cmake)
+# Interop tests against QEMU 7.2 (label "interop"; skipped without qemu-system-x86_64).
+include(${CMAKE_SOURCE_DIR}/tests/interop/interop.cmake)
 # The aarch64 context switch under qemu-user (label "cross").
 include(${CMAKE_SOURCE_DIR}/tests/cross/cross.cmake)

@@ -1,11 +1,15 @@
 /* main.c — the `vmig` command line: dispatches to one subcommand per file. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "analyze.h"
 
 static int usage(FILE *f)
 {
     fputs("usage: vmig COMMAND [ARGS]\n"
           "commands:\n"
+          "  analyze   print what a migration stream file holds (analyze --help)\n"
           "  demo      live-migrate a demo VM on loopback (not there yet)\n"
           "  version   print the version\n",
           f);
@@ -14,6 +18,8 @@ static int usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* A peer that goes away must surface as EPIPE from a write, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2)
         return usage(stderr);
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
@@ -22,6 +28,8 @@ int main(int argc, char **argv)
         puts("vmig " VMIG_VERSION_STRING);
         return 0;
     }
+    if (!strcmp(argv[1], "analyze"))
+        return vmig_cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(argv[1], "demo")) {
         fputs("vmig demo: not there yet: the demo VMM and live migration arrive with "
               "later issues (precopy, demo VMM)\n",
