@@ -25,7 +25,7 @@ help:
 	@echo "make build     configure and build $(BUILD)/"
 	@echo "make demo      deps + build + run $(BUILD)/bin/vmig demo"
 	@echo "make test      deps + build + the whole ctest suite"
-	@echo "make asan      $(ASAN_BUILD)/ with ASan+UBSan, unit tests"
+	@echo "make asan      $(ASAN_BUILD)/ with ASan+UBSan, unit tests + truncation interop"
 	@echo "make ucontext  $(UCTX_BUILD)/ with the ucontext backend, coroutine tests"
 	@echo "make valgrind  coroutine tests of $(BUILD)/ under valgrind"
 	@echo "make bench     build + run $(BUILD)/bench/co_switch [BENCH_ARGS=--json]"
@@ -56,6 +56,8 @@ test: deps-test build
 asan: deps
 	$(call cmake_build,$(ASAN_BUILD),-DVMIG_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
 	cd $(ASAN_BUILD) && $(CTEST) --output-on-failure -L unit $(CTEST_FLAGS)
+	# every prefix of a real QEMU stream through the ASan vmig (skips without QEMU)
+	cd $(ASAN_BUILD) && $(CTEST) --output-on-failure -R interop/analyze_truncation $(CTEST_FLAGS)
 
 ucontext: deps
 	$(call cmake_build,$(UCTX_BUILD),-DVMIG_CO_BACKEND=ucontext)
