@@ -13,6 +13,8 @@ foreach(dir ${VMIG_TEST_DIRS})
     add_executable(${target} ${src})
     set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
     target_link_libraries(${target} PRIVATE vmig_static vmig_internal PkgConfig::CMOCKA)
+    # tests/vmig_test.h, shared by every layer's tests.
+    target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
     add_test(NAME ${layer}/${name} COMMAND ${target})
     set_tests_properties(${layer}/${name} PROPERTIES LABELS "${layer};unit" TIMEOUT 120)
   endforeach()

@@ -227,13 +227,26 @@ static int desc_int(an_ctx_t *c, uint64_t off, const json_t *f, const char *key,
     return 0;
 }
 
+/* The vmdesc entry j, a `what` ("field", "subsection") described at the
+ * source's offset, must be an object: its string member key (dflt when
+ * absent), or NULL with the error kept. */
+static const char *desc_entry(dsrc_t *s, const json_t *j, const char *what, const char *key,
+                              const char *dflt)
+{
+    if (!json_is_object(j)) {
+        an_fail(s->c, src_tell(s), -EBADMSG, "vmdesc: a %s is not an object", what);
+        return NULL;
+    }
+    return jstr(j, key, dflt);
+}
+
 static int decode_field(dsrc_t *s, const json_t *f, json_t *out, unsigned depth)
 {
     an_ctx_t *c = s->c;
     uint64_t off = src_tell(s);
-    if (!json_is_object(f))
-        return an_fail(c, off, -EBADMSG, "vmdesc: a field is not an object");
-    const char *name = jstr(f, "name", "?");
+    const char *name = desc_entry(s, f, "field", "name", "?");
+    if (!name)
+        return c->res->err.code;
     json_int_t size = 0, n = 1, index = -1;
     int r = desc_int(c, off, f, "size", name, 0, VMIG_ANALYZE_FIELD_MAX, &size);
     if (r < 0)
@@ -290,9 +303,9 @@ static int decode_sub(dsrc_t *s, const json_t *sd, json_t *out, unsigned depth)
 {
     an_ctx_t *c = s->c;
     uint64_t off = src_tell(s);
-    if (!json_is_object(sd))
-        return an_fail(c, off, -EBADMSG, "vmdesc: a subsection is not an object");
-    const char *want = jstr(sd, "vmsd_name", "");
+    const char *want = desc_entry(s, sd, "subsection", "vmsd_name", "");
+    if (!want)
+        return c->res->err.code;
     const uint8_t *p = src_take(s, 2, "subsection");
     if (!p)
         return c->res->err.code;

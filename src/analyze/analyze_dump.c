@@ -130,11 +130,14 @@ static dump_block_t *page_block(vmig_analyze_dump_t *d, unsigned index, uint64_t
     return b;
 }
 
-static int write_all(int fd, const void *buf, size_t len, uint64_t off)
+/* pwrite() (writing) or pread() all of [buf, buf+len) at off, across short
+ * transfers and EINTR: 0, -errno, or -EIO when a call transfers nothing. buf
+ * is only written to when reading. */
+static int pio_all(int fd, bool writing, void *buf, size_t len, uint64_t off)
 {
-    const uint8_t *p = buf;
+    uint8_t *p = buf;
     while (len) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        ssize_t n = writing ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -144,6 +147,11 @@ static int write_all(int fd, const void *buf, size_t len, uint64_t off)
         off += (uint64_t)n;
     }
     return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    return pio_all(fd, true, (void *)buf, len, off);
 }
 
 static int dump_write(void *opaque, unsigned index, uint64_t offset, const void *page, size_t len)
@@ -194,18 +202,7 @@ static int dump_read(void *opaque, unsigned index, uint64_t offset, void *page, 
         memset(page, 0, len);
         return 0;
     }
-    uint8_t *p = page;
-    while (len) {
-        ssize_t n = pread(b->fd, p, len, (off_t)offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        p += n;
-        len -= (size_t)n;
-        offset += (uint64_t)n;
-    }
-    return 0;
+    return pio_all(b->fd, false, page, len, offset);
 }
 
 const vmig_analyze_ram_ops_t vmig_analyze_dump_ops = {

@@ -17,6 +17,26 @@ bool vmig__vmsd_field_present(const vmig_vmsd_field_t *f, void *opaque, int vers
     return f->version_id <= version_id;
 }
 
+/* A uint32 member at p (p may be unaligned). */
+static uint64_t read_u32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* An int32 member at p (p may be unaligned) that must not be negative: what
+ * it is ("count", "size") names it in the error. */
+static int read_nonneg_i32(vmig_stream_t *s, const uint8_t *p, const char *what, uint64_t *out)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof(v));
+    if (v < 0)
+        return vmig_stream_set_error(s, -EINVAL, "negative %s %" PRId32, what, v);
+    *out = (uint64_t)v;
+    return 0;
+}
+
 /* The count member, whatever its declared width; a negative int32 is refused
  * here so no later arithmetic sees it. */
 static int read_count(vmig_stream_t *s, const vmig_vmsd_field_t *f, const uint8_t *base,
@@ -24,15 +44,9 @@ static int read_count(vmig_stream_t *s, const vmig_vmsd_field_t *f, const uint8_
 {
     const uint8_t *p = base + f->num_offset;
     if (f->flags & VMIG_VMS_VARRAY_INT32) {
-        int32_t v;
-        memcpy(&v, p, sizeof(v));
-        if (v < 0)
-            return vmig_stream_set_error(s, -EINVAL, "negative count %" PRId32, v);
-        *n = (uint64_t)v;
+        return read_nonneg_i32(s, p, "count", n);
     } else if (f->flags & VMIG_VMS_VARRAY_UINT32) {
-        uint32_t v;
-        memcpy(&v, p, sizeof(v));
-        *n = v;
+        *n = read_u32(p);
     } else if (f->flags & VMIG_VMS_VARRAY_UINT16) {
         uint16_t v;
         memcpy(&v, p, sizeof(v));
@@ -48,15 +62,11 @@ static int read_size(vmig_stream_t *s, const vmig_vmsd_field_t *f, const uint8_t
 {
     const uint8_t *p = base + f->size_offset;
     if (f->flags & VMIG_VMS_VBUFFER_UINT32) {
-        uint32_t v;
-        memcpy(&v, p, sizeof(v));
-        *size = v;
+        *size = read_u32(p);
     } else {
-        int32_t v;
-        memcpy(&v, p, sizeof(v));
-        if (v < 0)
-            return vmig_stream_set_error(s, -EINVAL, "negative size %" PRId32, v);
-        *size = (uint64_t)v;
+        int r = read_nonneg_i32(s, p, "size", size);
+        if (r)
+            return r;
     }
     if (f->flags & VMIG_VMS_MULTIPLY) {
         if (f->size && *size > UINT64_MAX / f->size)

@@ -102,19 +102,29 @@ const vmig_vmsd_info_t vmig_vmstate_info_int32_le = {"int32 le", get_int32_le, p
 
 /* ---- floating point: the IEEE bit pattern, big-endian ------------------------------ */
 
+/* A double's IEEE bit pattern, and back (pv may be unaligned). */
+static uint64_t double_bits(const void *pv)
+{
+    uint64_t bits;
+    memcpy(&bits, pv, sizeof(double));
+    return bits;
+}
+
+static void set_double_bits(void *pv, uint64_t bits)
+{
+    memcpy(pv, &bits, sizeof(double));
+}
+
 static int get_float64(vmig_stream_t *s, void *pv, size_t size, const vmig_vmsd_field_t *f)
 {
-    uint64_t bits = vmig_stream_get_be64(s);
-    memcpy(pv, &bits, sizeof(double));
+    set_double_bits(pv, vmig_stream_get_be64(s));
     return DONE(s);
 }
 
 static int put_float64(vmig_stream_t *s, void *pv, size_t size, const vmig_vmsd_field_t *f,
                        json_t *desc)
 {
-    uint64_t bits;
-    memcpy(&bits, pv, sizeof(double));
-    vmig_stream_put_be64(s, bits);
+    vmig_stream_put_be64(s, double_bits(pv));
     return DONE(s);
 }
 
@@ -123,16 +133,14 @@ static int get_cpudouble(vmig_stream_t *s, void *pv, size_t size, const vmig_vms
 {
     uint64_t hi = vmig_stream_get_be32(s);
     uint64_t lo = vmig_stream_get_be32(s);
-    uint64_t bits = hi << 32 | lo;
-    memcpy(pv, &bits, sizeof(double));
+    set_double_bits(pv, hi << 32 | lo);
     return DONE(s);
 }
 
 static int put_cpudouble(vmig_stream_t *s, void *pv, size_t size, const vmig_vmsd_field_t *f,
                          json_t *desc)
 {
-    uint64_t bits;
-    memcpy(&bits, pv, sizeof(double));
+    uint64_t bits = double_bits(pv);
     vmig_stream_put_be32(s, (uint32_t)(bits >> 32));
     vmig_stream_put_be32(s, (uint32_t)bits);
     return DONE(s);

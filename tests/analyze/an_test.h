@@ -1,23 +1,17 @@
-/* an_test.h — helpers for the analyzer tests: a byte builder for hand-made
- * streams, an in-memory RAM sink, and one call that analyzes a buffer. */
+/* an_test.h — what the analyzer tests share beyond vmig_test.h: a byte
+ * builder for hand-made streams, an in-memory RAM sink, and one call that
+ * analyzes a buffer. */
 #ifndef VMIG_AN_TEST_H
 #define VMIG_AN_TEST_H
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
+#include "vmig_test.h"
 
 #include "analyze/analyze.h"
-#include "channel/channel.h"
 #include "ram/ram_wire.h"
 #include "savevm/savevm_wire.h"
-#include "stream/stream.h"
+
+/* The target page size of the hand-made streams. */
+#define PS 4096u
 
 /* A growing byte buffer. */
 typedef struct bb {
@@ -103,15 +97,34 @@ static inline void bb_footer(bb_t *b, uint32_t id)
     bb_be32(b, id);
 }
 
+/* Header, then START of "ram" (section 2, v4) with one block "mem" of npages
+ * pages, and the section's first page record: page 0 of "mem" all zeros. */
+static inline void bb_ram_mem(bb_t *b, unsigned npages)
+{
+    bb_header(b);
+    bb_section(b, VMIG_VM_SECTION_START, 2, "ram", 0, 4);
+    bb_be64(b, npages * PS | VMIG_RAM_SAVE_FLAG_MEM_SIZE);
+    bb_str(b, "mem");
+    bb_be64(b, npages * PS);
+    bb_be64(b, 0 | VMIG_RAM_SAVE_FLAG_ZERO);
+    bb_str(b, "mem");
+    bb_u8(b, 0);
+}
+
+/* An XBZRLE record for the page at off of the current block. */
+static inline void bb_xbzrle(bb_t *b, uint64_t off, const void *enc, uint16_t len)
+{
+    bb_be64(b, off | VMIG_RAM_SAVE_FLAG_XBZRLE | VMIG_RAM_SAVE_FLAG_CONTINUE);
+    bb_u8(b, VMIG_RAM_XBZRLE_ENCODING);
+    bb_be16(b, len);
+    bb_bytes(b, enc, len);
+}
+
 /* Analyze buf[0..len) through a memory channel and a stream reader. */
 static inline int an_run(const void *buf, size_t len, const vmig_analyze_opts_t *opts,
                          vmig_analyze_result_t *res)
 {
-    static const uint8_t empty[1];
-    vmig_channel_t *ch = vmig_channel_memory_reader(len ? buf : empty, len, false);
-    assert_non_null(ch);
-    vmig_stream_t *s = vmig_stream_new_reader(ch, VMIG_STREAM_OWN_CHANNEL);
-    assert_non_null(s);
+    vmig_stream_t *s = vt_mem_reader(buf, len);
     int r = vmig_analyze_stream(s, opts, res);
     vmig_stream_free(s);
     return r;

@@ -5,19 +5,10 @@
  * without its optional vmdesc trailer). */
 #include "an_test.h"
 
-#define PS 4096u
-
 /* A small good stream; *eof_end gets the length up to and including EOF. */
 static void good_stream(bb_t *b, size_t *eof_end)
 {
-    bb_header(b);
-    bb_section(b, VMIG_VM_SECTION_START, 2, "ram", 0, 4);
-    bb_be64(b, 2 * PS | VMIG_RAM_SAVE_FLAG_MEM_SIZE);
-    bb_str(b, "mem");
-    bb_be64(b, 2 * PS);
-    bb_be64(b, 0 | VMIG_RAM_SAVE_FLAG_ZERO);
-    bb_str(b, "mem");
-    bb_u8(b, 0);
+    bb_ram_mem(b, 2);
     bb_be64(b, PS | VMIG_RAM_SAVE_FLAG_PAGE | VMIG_RAM_SAVE_FLAG_CONTINUE);
     for (unsigned i = 0; i < PS; i++)
         bb_u8(b, (uint8_t)i);

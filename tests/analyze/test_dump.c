@@ -7,8 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PS 4096u
-
 static void test_dump_files(void **state)
 {
     (void)state;
@@ -33,10 +31,7 @@ static void test_dump_files(void **state)
     bb_bytes(&b, pat, PS);
     bb_be64(&b, PS | VMIG_RAM_SAVE_FLAG_ZERO | VMIG_RAM_SAVE_FLAG_CONTINUE); /* clears it */
     bb_u8(&b, 0);
-    bb_be64(&b, 0 | VMIG_RAM_SAVE_FLAG_XBZRLE | VMIG_RAM_SAVE_FLAG_CONTINUE);
-    bb_u8(&b, VMIG_RAM_XBZRLE_ENCODING);
-    bb_be16(&b, 3);
-    bb_bytes(&b, "\x05\x01\xee", 3); /* byte 5 := 0xee, on top of pat */
+    bb_xbzrle(&b, 0, "\x05\x01\xee", 3); /* byte 5 := 0xee, on top of pat */
     bb_be64(&b, 0 | VMIG_RAM_SAVE_FLAG_ZERO);
     bb_str(&b, "/rom@x");
     bb_u8(&b, 0x77);

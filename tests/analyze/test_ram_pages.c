@@ -5,8 +5,6 @@
 
 #include <zlib.h>
 
-#define PS 4096u
-
 static void test_page_kinds(void **state)
 {
     (void)state;
@@ -20,14 +18,7 @@ static void test_page_kinds(void **state)
     assert_int_equal(compress2(z, &zlen, pat2, PS, 1), Z_OK);
 
     bb_t b = {0};
-    bb_header(&b);
-    bb_section(&b, VMIG_VM_SECTION_START, 2, "ram", 0, 4);
-    bb_be64(&b, 4 * PS | VMIG_RAM_SAVE_FLAG_MEM_SIZE);
-    bb_str(&b, "mem");
-    bb_be64(&b, 4 * PS);
-    bb_be64(&b, 0 | VMIG_RAM_SAVE_FLAG_ZERO);
-    bb_str(&b, "mem");
-    bb_u8(&b, 0);
+    bb_ram_mem(&b, 4);
     bb_be64(&b, PS | VMIG_RAM_SAVE_FLAG_PAGE | VMIG_RAM_SAVE_FLAG_CONTINUE);
     bb_bytes(&b, pat, PS);
     bb_be64(&b, 2 * PS | VMIG_RAM_SAVE_FLAG_COMPRESS_PAGE | VMIG_RAM_SAVE_FLAG_CONTINUE);

@@ -3,19 +3,10 @@
  * offset of the bad record. */
 #include "an_test.h"
 
-#define PS 4096u
-
 /* START ram with one 4-page block "mem", pages 0,1,3 zero and page 2 all 0x11. */
 static void stream_start(bb_t *b)
 {
-    bb_header(b);
-    bb_section(b, VMIG_VM_SECTION_START, 2, "ram", 0, 4);
-    bb_be64(b, 4 * PS | VMIG_RAM_SAVE_FLAG_MEM_SIZE);
-    bb_str(b, "mem");
-    bb_be64(b, 4 * PS);
-    bb_be64(b, 0 | VMIG_RAM_SAVE_FLAG_ZERO);
-    bb_str(b, "mem");
-    bb_u8(b, 0);
+    bb_ram_mem(b, 4);
     bb_be64(b, PS | VMIG_RAM_SAVE_FLAG_ZERO | VMIG_RAM_SAVE_FLAG_CONTINUE);
     bb_u8(b, 0);
     bb_be64(b, 2 * PS | VMIG_RAM_SAVE_FLAG_ZERO | VMIG_RAM_SAVE_FLAG_CONTINUE);
@@ -35,14 +26,6 @@ static void stream_end(bb_t *b)
     bb_u8(b, VMIG_VM_EOF);
 }
 
-static void xbzrle(bb_t *b, uint64_t off, const uint8_t *enc, uint16_t len)
-{
-    bb_be64(b, off | VMIG_RAM_SAVE_FLAG_XBZRLE | VMIG_RAM_SAVE_FLAG_CONTINUE);
-    bb_u8(b, VMIG_RAM_XBZRLE_ENCODING);
-    bb_be16(b, len);
-    bb_bytes(b, enc, len);
-}
-
 static void test_decode(void **state)
 {
     (void)state;
@@ -53,11 +36,11 @@ static void test_decode(void **state)
     static const uint8_t again[] = {0x00, 0x01, 0xff};
     bb_t b = {0};
     stream_start(&b);
-    xbzrle(&b, 0, ex1, sizeof(ex1));
-    xbzrle(&b, PS, ex2, sizeof(ex2));
-    xbzrle(&b, 2 * PS, ex4, sizeof(ex4));
-    xbzrle(&b, 3 * PS, ex3, sizeof(ex3));
-    xbzrle(&b, 0, again, sizeof(again)); /* patches the result of ex1 */
+    bb_xbzrle(&b, 0, ex1, sizeof(ex1));
+    bb_xbzrle(&b, PS, ex2, sizeof(ex2));
+    bb_xbzrle(&b, 2 * PS, ex4, sizeof(ex4));
+    bb_xbzrle(&b, 3 * PS, ex3, sizeof(ex3));
+    bb_xbzrle(&b, 0, again, sizeof(again)); /* patches the result of ex1 */
     stream_end(&b);
 
     mem_sink_t m = {0};
@@ -91,7 +74,7 @@ static void check_bad(const uint8_t *rec, size_t len, bool raw)
     if (raw)
         bb_bytes(&b, rec, len);
     else
-        xbzrle(&b, 0, rec, (uint16_t)len);
+        bb_xbzrle(&b, 0, rec, (uint16_t)len);
     stream_end(&b);
     vmig_analyze_result_t res;
     assert_true(an_run(b.p, b.len, NULL, &res) < 0);

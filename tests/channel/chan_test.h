@@ -1,25 +1,14 @@
-/* chan_test.h — what the channel tests share: a loop per test, coroutines on
- * it, a verifiable byte pattern, temporary directories and a time bound. */
+/* chan_test.h — what the channel tests share beyond vmig_test.h: a time
+ * bound, a verifiable byte pattern, temporary directories, coroutines that
+ * write, read and accept, and a connected tcp pair. */
 #ifndef CHAN_TEST_H
 #define CHAN_TEST_H
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "vmig_test.h"
 
-#include <errno.h>
 #include <signal.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "channel/channel.h"
-#include "vmig/co.h"
 
 /* Every test binary dies (and fails) if it runs longer than this. */
 #define CHAN_TEST_TIMEOUT_S 90
@@ -31,49 +20,6 @@ static inline void chan_test_setup(void)
 {
     signal(SIGPIPE, SIG_IGN);
     alarm(CHAN_TEST_TIMEOUT_S);
-}
-
-static inline void chan_count_open(uv_handle_t *h, void *arg)
-{
-    unsigned *n = arg;
-    if (!uv_is_closing(h)) {
-        (*n)++;
-        uv_close(h, NULL);
-    }
-}
-
-/* Run the loop dry and close it; any handle left open fails the test. */
-static inline void chan_loop_done(uv_loop_t *loop)
-{
-    uv_run(loop, UV_RUN_DEFAULT);
-    unsigned open = 0;
-    uv_walk(loop, chan_count_open, &open);
-    uv_run(loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(loop), 0);
-    assert_int_equal(open, 0);
-}
-
-/* Run fn(arg) as a coroutine on a fresh loop until the loop is idle; returns
- * what fn returned. The loop must end closed (no handle left behind). */
-static inline int chan_run(co_fn fn, void *arg)
-{
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    co_t *co = co_create(&loop, fn, arg);
-    assert_non_null(co);
-    co_enter(co);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_true(co_finished(co));
-    int r = -12345;
-    assert_int_equal(co_join(co, &r), 0);
-    chan_loop_done(&loop);
-    return r;
-}
-
-/* The loop of the running coroutine. */
-static inline uv_loop_t *chan_loop(void)
-{
-    return co_loop(co_self());
 }
 
 /* Byte `off` of the pattern stream `seed`: any chunking can be verified. */
@@ -100,17 +46,6 @@ static inline size_t chan_pat_check(uint64_t seed, uint64_t off, const uint8_t *
     return len;
 }
 
-/* FNV-1a, continued from h (start with CHAN_FNV_INIT). */
-#define CHAN_FNV_INIT 0xcbf29ce484222325ull
-static inline uint64_t chan_fnv(uint64_t h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* A fresh private directory under $TMPDIR or /tmp (path has room for a name). */
 static inline void chan_tmpdir(char *path, size_t len)
 {
@@ -129,6 +64,16 @@ static inline void chan_rmtree(const char *dir)
     assert_true(strstr(dir, "/vmig-chan-") != NULL);
     snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* Run fn(dir) as a coroutine on a fresh loop, dir a fresh private directory
+ * removed afterwards; fn must return 0. */
+static inline void chan_run_in_tmpdir(co_fn fn)
+{
+    char dir[256];
+    chan_tmpdir(dir, sizeof(dir));
+    assert_int_equal(vt_run(fn, dir), 0);
+    chan_rmtree(dir);
 }
 
 /* Read exactly len bytes (or until the end): bytes read, or a negative error. */
@@ -162,7 +107,7 @@ static inline int chan_writer_body(void *arg)
     chan_writer_t *w = arg;
     uint8_t *buf = malloc(256 * 1024);
     assert_non_null(buf);
-    w->sum = CHAN_FNV_INIT;
+    w->sum = VT_FNV_INIT;
     size_t off = 0, step = 0;
     while (off < w->total) {
         /* Two pieces per call, of changing sizes, to exercise writev. */
@@ -171,7 +116,7 @@ static inline int chan_writer_body(void *arg)
         if (n > w->total - off)
             n = w->total - off;
         chan_pat_fill(w->seed, off, buf, n);
-        w->sum = chan_fnv(w->sum, buf, n);
+        w->sum = vt_fnv(w->sum, buf, n);
         size_t a = n / 3;
         struct iovec iov[2] = {{buf, a}, {buf + a, n - a}};
         int r = vmig_channel_writev(w->ch, iov, 2);
@@ -204,7 +149,7 @@ static inline int chan_reader_body(void *arg)
     size_t cap = 100 * 1000; /* not a power of two: reads straddle writes */
     uint8_t *buf = malloc(cap);
     assert_non_null(buf);
-    rd->sum = CHAN_FNV_INIT;
+    rd->sum = VT_FNV_INIT;
     rd->bad_at = SIZE_MAX;
     rd->got = 0;
     for (;;) {
@@ -218,20 +163,120 @@ static inline int chan_reader_body(void *arg)
         size_t k = chan_pat_check(rd->seed, rd->got, buf, (size_t)n);
         if (k != (size_t)n && rd->bad_at == SIZE_MAX)
             rd->bad_at = rd->got + k;
-        rd->sum = chan_fnv(rd->sum, buf, (size_t)n);
+        rd->sum = vt_fnv(rd->sum, buf, (size_t)n);
         rd->got += (size_t)n;
     }
     free(buf);
     return rd->result;
 }
 
+/* A coroutine blocked in one read, or in one write of far more than fits. */
+typedef struct chan_blocked {
+    vmig_channel_t *ch;  /* the channel it uses */
+    bool write;          /* write `big` bytes instead of reading */
+    size_t big;          /* bytes to write */
+    int how;             /* what chan_blocked_shut_cb() shuts down */
+    ssize_t result;      /* what the call returned */
+    bool returned;       /* it came back */
+} chan_blocked_t;
+
+static inline int chan_blocked_body(void *arg)
+{
+    chan_blocked_t *b = arg;
+    if (b->write) {
+        uint8_t *buf = calloc(1, b->big);
+        assert_non_null(buf);
+        b->result = vmig_channel_write(b->ch, buf, b->big);
+        free(buf);
+    } else {
+        char buf[128];
+        b->result = vmig_channel_read(b->ch, buf, sizeof(buf));
+    }
+    b->returned = true;
+    return 0;
+}
+
+/* A timer callback (data: chan_blocked_t *) that shuts the channel down. */
+static inline void chan_blocked_shut_cb(uv_timer_t *t)
+{
+    chan_blocked_t *b = t->data;
+    assert_false(b->returned); /* still blocked when the timer fired */
+    assert_int_equal(vmig_channel_shutdown(b->ch, b->how), 0);
+}
+
+/* In a coroutine: a read on ch that blocks is released by shutdown(how)
+ * called 50 ms later from a timer callback, on the loop's own stack. Returns
+ * what the read returned. */
+static inline ssize_t chan_read_until_shutdown(vmig_channel_t *ch, int how)
+{
+    uv_loop_t *loop = vt_loop();
+    chan_blocked_t b = {.ch = ch, .how = how};
+    co_t *rc = vt_start(loop, chan_blocked_body, &b);
+    assert_false(b.returned);
+    uv_timer_t t;
+    assert_int_equal(uv_timer_init(loop, &t), 0);
+    t.data = &b;
+    assert_int_equal(uv_timer_start(&t, chan_blocked_shut_cb, 50, 0), 0);
+    assert_int_equal(co_join(rc, NULL), 0);
+    assert_true(b.returned);
+    co_close((uv_handle_t *)&t);
+    return b.result;
+}
+
+/* A coroutine that accepts one connection on l. */
+typedef struct chan_accept {
+    vmig_listener_t *l;  /* where to accept */
+    vmig_channel_t *ch;  /* the accepted channel */
+    vmig_error_t err;    /* the accept's error */
+    int result;          /* vmig_listener_accept()'s result */
+} chan_accept_t;
+
+static inline int chan_accept_body(void *arg)
+{
+    chan_accept_t *a = arg;
+    a->result = vmig_listener_accept(a->l, &a->ch, &a->err);
+    return 0;
+}
+
+/* In a coroutine: start accepting on l into *a; it waits for a connection. */
+static inline co_t *chan_accept_start(vmig_listener_t *l, chan_accept_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->l = l;
+    return vt_start(vt_loop(), chan_accept_body, a);
+}
+
+/* In a coroutine: wait for the accept started as co; it must have succeeded.
+ * Returns the accepted channel. */
+static inline vmig_channel_t *chan_accept_join(co_t *co, chan_accept_t *a)
+{
+    assert_int_equal(co_join(co, NULL), 0);
+    assert_int_equal(a->result, 0);
+    assert_non_null(a->ch);
+    return a->ch;
+}
+
+/* In a coroutine: a connected tcp pair over loopback, made with a listener
+ * that is closed again; *c is the connecting side, *s the accepted one. */
+static inline void chan_tcp_pair(vmig_channel_t **c, vmig_channel_t **s)
+{
+    vmig_error_t err = {0};
+    vmig_listener_t *l;
+    assert_int_equal(vmig_listener_open(vt_loop(), "tcp:127.0.0.1:0", 1, &l, &err), 0);
+    chan_accept_t acc;
+    co_t *ac = chan_accept_start(l, &acc);
+    assert_int_equal(vmig_channel_open(vt_loop(), vmig_listener_uri(l), VMIG_CHANNEL_OUTGOING, c, &err), 0);
+    *s = chan_accept_join(ac, &acc);
+    vmig_listener_close(l);
+}
+
 /* The checksum of the first len pattern bytes, computed directly. */
 static inline uint64_t chan_pat_sum(uint64_t seed, size_t len)
 {
-    uint64_t h = CHAN_FNV_INIT;
+    uint64_t h = VT_FNV_INIT;
     for (size_t i = 0; i < len; i++) {
         uint8_t b = chan_pat(seed, i);
-        h = chan_fnv(h, &b, 1);
+        h = vt_fnv(h, &b, 1);
     }
     return h;
 }
@@ -241,7 +286,7 @@ static inline uint64_t chan_pat_sum(uint64_t seed, size_t len)
  * ending with shutdown(SHUT_WR); every byte and both checksums must match. */
 static inline void chan_exchange(vmig_channel_t *a, vmig_channel_t *b, size_t len)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     chan_writer_t wa = {.ch = a, .seed = 0xA11CE, .total = len, .shut_after = true};
     chan_writer_t wb = {.ch = b, .seed = 0xB0B, .total = len, .shut_after = true};
     chan_reader_t ra = {.ch = a, .seed = 0xB0B};

@@ -9,7 +9,7 @@ static void expect_open(const char *uri, vmig_channel_dir_t dir, int code, const
 {
     vmig_error_t err = {0};
     vmig_channel_t *ch = (vmig_channel_t *)&err; /* must come back NULL */
-    int r = vmig_channel_open(chan_loop(), uri, dir, &ch, &err);
+    int r = vmig_channel_open(vt_loop(), uri, dir, &ch, &err);
     if (r != code || !strstr(err.msg, needle1) || (needle2 && !strstr(err.msg, needle2)))
         print_error("%s: got %d \"%s\"\n", uri, r, err.msg);
     assert_int_equal(r, code);
@@ -22,7 +22,7 @@ static void expect_open(const char *uri, vmig_channel_dir_t dir, int code, const
 
 static int refused_body(void *arg)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     vmig_error_t err = {0};
     /* A port that was free a moment ago and has no listener now. */
     vmig_listener_t *l;
@@ -37,7 +37,7 @@ static int refused_body(void *arg)
 
 static void test_errors_connection_refused(void **state)
 {
-    assert_int_equal(chan_run(refused_body, NULL), 0);
+    assert_int_equal(vt_run(refused_body, NULL), 0);
 }
 
 static int protocol_body(void *arg)
@@ -47,7 +47,7 @@ static int protocol_body(void *arg)
     expect_open("TCP:127.0.0.1:1", VMIG_CHANNEL_OUTGOING, -EINVAL, "unknown migration protocol", NULL);
     vmig_error_t err = {0};
     vmig_listener_t *l = (vmig_listener_t *)&err;
-    assert_int_equal(vmig_listener_open(chan_loop(), "exec:cat", 1, &l, &err), -EINVAL);
+    assert_int_equal(vmig_listener_open(vt_loop(), "exec:cat", 1, &l, &err), -EINVAL);
     assert_null(l);
     assert_non_null(strstr(err.msg, "unknown migration protocol: exec:cat"));
     return 0;
@@ -55,7 +55,7 @@ static int protocol_body(void *arg)
 
 static void test_errors_unknown_protocol(void **state)
 {
-    assert_int_equal(chan_run(protocol_body, NULL), 0);
+    assert_int_equal(vt_run(protocol_body, NULL), 0);
 }
 
 static int port_body(void *arg)
@@ -74,14 +74,14 @@ static int port_body(void *arg)
     /* A listener may ask for port 0, but not for a port that cannot exist. */
     vmig_error_t err = {0};
     vmig_listener_t *l;
-    assert_int_equal(vmig_listener_open(chan_loop(), "tcp:127.0.0.1:65536", 1, &l, &err), -EINVAL);
+    assert_int_equal(vmig_listener_open(vt_loop(), "tcp:127.0.0.1:65536", 1, &l, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "bad port '65536'"));
     return 0;
 }
 
 static void test_errors_bad_port(void **state)
 {
-    assert_int_equal(chan_run(port_body, NULL), 0);
+    assert_int_equal(vt_run(port_body, NULL), 0);
 }
 
 static int path_body(void *arg)
@@ -115,10 +115,7 @@ static int path_body(void *arg)
 
 static void test_errors_missing_paths(void **state)
 {
-    char dir[256];
-    chan_tmpdir(dir, sizeof(dir));
-    assert_int_equal(chan_run(path_body, dir), 0);
-    chan_rmtree(dir);
+    chan_run_in_tmpdir(path_body);
 }
 
 /* Calls that must wait refuse to run outside a coroutine instead of aborting. */
@@ -134,7 +131,7 @@ static void test_errors_outside_coroutine(void **state)
     assert_int_equal(vmig_channel_open(NULL, "tcp:127.0.0.1:1", VMIG_CHANNEL_OUTGOING, &ch, &err), -EINVAL);
     assert_int_equal(vmig_channel_open(&loop, NULL, VMIG_CHANNEL_OUTGOING, &ch, &err), -EINVAL);
     assert_int_equal(vmig_channel_open(&loop, "file:/x", VMIG_CHANNEL_OUTGOING, NULL, NULL), -EINVAL);
-    chan_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 int main(void)

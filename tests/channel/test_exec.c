@@ -31,7 +31,7 @@ static uint8_t *slurp(const char *path, size_t *len)
 static int outgoing_body(void *arg)
 {
     const char *dir = arg;
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     char uri[512], path[300];
     snprintf(path, sizeof(path), "%s/out.bin", dir);
     snprintf(uri, sizeof(uri), "exec:cat > '%s'", path);
@@ -58,16 +58,13 @@ static int outgoing_body(void *arg)
 
 static void test_exec_outgoing(void **state)
 {
-    char dir[256];
-    chan_tmpdir(dir, sizeof(dir));
-    assert_int_equal(chan_run(outgoing_body, dir), 0);
-    chan_rmtree(dir);
+    chan_run_in_tmpdir(outgoing_body);
 }
 
 static int incoming_body(void *arg)
 {
     const char *dir = arg;
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     char uri[512], path[300];
     snprintf(path, sizeof(path), "%s/in.bin", dir);
     uint8_t *data = malloc(LEN);
@@ -100,17 +97,14 @@ static int incoming_body(void *arg)
 
 static void test_exec_incoming(void **state)
 {
-    char dir[256];
-    chan_tmpdir(dir, sizeof(dir));
-    assert_int_equal(chan_run(incoming_body, dir), 0);
-    chan_rmtree(dir);
+    chan_run_in_tmpdir(incoming_body);
 }
 
 /* The destination's command fails: the read at its end says so. */
 static int incoming_fail_body(void *arg)
 {
     const char *dir = arg;
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     char uri[512];
     snprintf(uri, sizeof(uri), "exec:printf partial; cat '%s/missing' 2>/dev/null", dir);
     vmig_error_t err = {0};
@@ -131,16 +125,13 @@ static int incoming_fail_body(void *arg)
 
 static void test_exec_incoming_fails(void **state)
 {
-    char dir[256];
-    chan_tmpdir(dir, sizeof(dir));
-    assert_int_equal(chan_run(incoming_fail_body, dir), 0);
-    chan_rmtree(dir);
+    chan_run_in_tmpdir(incoming_fail_body);
 }
 
 /* The source's command fails: close_status reports its exit status. */
 static int outgoing_fail_body(void *arg)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     vmig_error_t err = {0};
     vmig_channel_t *ch;
     assert_int_equal(vmig_channel_open(loop, "exec:cat >/dev/null; exit 3", VMIG_CHANNEL_OUTGOING, &ch,
@@ -160,29 +151,14 @@ static int outgoing_fail_body(void *arg)
 
 static void test_exec_outgoing_fails(void **state)
 {
-    assert_int_equal(chan_run(outgoing_fail_body, NULL), 0);
+    assert_int_equal(vt_run(outgoing_fail_body, NULL), 0);
 }
 
 /* A command that never ends by itself: closing still returns (cancelling
  * the close kills it), and a shutdown releases a reader blocked on it. */
-typedef struct hang {
-    vmig_channel_t *ch;  /* exec:sleep ... */
-    ssize_t result;      /* what the blocked read returned */
-    bool returned;       /* it came back */
-} hang_t;
-
-static int hang_reader(void *arg)
-{
-    hang_t *h = arg;
-    char buf[16];
-    h->result = vmig_channel_read(h->ch, buf, sizeof(buf));
-    h->returned = true;
-    return 0;
-}
-
 static int hang_closer(void *arg)
 {
-    hang_t *h = arg;
+    chan_blocked_t *h = arg;
     vmig_error_t err = {0};
     int r = vmig_channel_close_status(h->ch, &err);
     assert_int_equal(r, -EIO);
@@ -192,12 +168,12 @@ static int hang_closer(void *arg)
 
 static int hang_body(void *arg)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     vmig_error_t err = {0};
-    hang_t h = {0};
+    chan_blocked_t h = {0}; /* a read from exec:sleep ... */
     /* exec keeps the sleep in the shell's place: killing it ends it all. */
     assert_int_equal(vmig_channel_open(loop, "exec:exec sleep 60", VMIG_CHANNEL_INCOMING, &h.ch, &err), 0);
-    co_t *rc = co_create(loop, hang_reader, &h);
+    co_t *rc = co_create(loop, chan_blocked_body, &h);
     co_enter(rc);
     assert_false(h.returned);
     assert_int_equal(co_sleep(20), 0);
@@ -220,7 +196,7 @@ static int hang_body(void *arg)
 
 static void test_exec_close_kills_on_cancel(void **state)
 {
-    assert_int_equal(chan_run(hang_body, NULL), 0);
+    assert_int_equal(vt_run(hang_body, NULL), 0);
 }
 
 int main(void)

@@ -10,7 +10,7 @@
 
 static int socketpair_body(void *arg)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     vmig_error_t err = {0};
@@ -37,12 +37,12 @@ static int socketpair_body(void *arg)
 
 static void test_fd_socketpair(void **state)
 {
-    assert_int_equal(chan_run(socketpair_body, NULL), 0);
+    assert_int_equal(vt_run(socketpair_body, NULL), 0);
 }
 
 static int pipe_body(void *arg)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     int p[2];
     assert_int_equal(pipe2(p, O_CLOEXEC), 0);
     vmig_error_t err = {0};
@@ -72,70 +72,38 @@ static int pipe_body(void *arg)
 
 static void test_fd_pipe(void **state)
 {
-    assert_int_equal(chan_run(pipe_body, NULL), 0);
+    assert_int_equal(vt_run(pipe_body, NULL), 0);
 }
 
 /* A reader blocked on a pipe whose writer never writes is released by
  * shutdown, called here from a timer on the loop's own stack. */
-typedef struct blocked {
-    vmig_channel_t *ch;  /* the pipe's read end */
-    ssize_t result;      /* what the blocked read returned */
-    bool returned;       /* the read came back */
-} blocked_t;
-
-static int blocked_reader(void *arg)
-{
-    blocked_t *b = arg;
-    char buf[64];
-    b->result = vmig_channel_read(b->ch, buf, sizeof(buf));
-    b->returned = true;
-    return 0;
-}
-
-static void shut_timer_cb(uv_timer_t *t)
-{
-    blocked_t *b = t->data;
-    assert_false(b->returned);
-    assert_int_equal(vmig_channel_shutdown(b->ch, SHUT_RD), 0);
-}
-
 static int pipe_shutdown_body(void *arg)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     int p[2];
     assert_int_equal(pipe2(p, O_CLOEXEC), 0);
     vmig_error_t err = {0};
-    blocked_t b = {0};
-    assert_int_equal(vmig_channel_from_fd(loop, p[0], NULL, &b.ch, &err), 0);
-    co_t *rc = co_create(loop, blocked_reader, &b);
-    co_enter(rc);
-    assert_false(b.returned);
-
-    uv_timer_t t;
-    uv_timer_init(loop, &t);
-    t.data = &b;
-    uv_timer_start(&t, shut_timer_cb, 50, 0);
-    assert_int_equal(co_join(rc, NULL), 0);
-    assert_true(b.returned);
-    assert_int_equal(b.result, 0); /* the end of the stream, not an error */
+    vmig_channel_t *ch;
+    assert_int_equal(vmig_channel_from_fd(loop, p[0], NULL, &ch, &err), 0);
+    /* The end of the stream, not an error. */
+    assert_int_equal(chan_read_until_shutdown(ch, SHUT_RD), 0);
     char c;
-    assert_int_equal(vmig_channel_read(b.ch, &c, 1), 0);
-    co_close((uv_handle_t *)&t);
-    vmig_channel_close(b.ch);
+    assert_int_equal(vmig_channel_read(ch, &c, 1), 0);
+    vmig_channel_close(ch);
     close(p[1]);
     return 0;
 }
 
 static void test_fd_pipe_shutdown(void **state)
 {
-    assert_int_equal(chan_run(pipe_shutdown_body, NULL), 0);
+    assert_int_equal(vt_run(pipe_shutdown_body, NULL), 0);
 }
 
 /* fd:N of a regular file is a file channel reading from the current offset. */
 static int file_fd_body(void *arg)
 {
     const char *dir = arg;
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     char path[300];
     snprintf(path, sizeof(path), "%s/data", dir);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -158,16 +126,13 @@ static int file_fd_body(void *arg)
 
 static void test_fd_regular_file(void **state)
 {
-    char dir[256];
-    chan_tmpdir(dir, sizeof(dir));
-    assert_int_equal(chan_run(file_fd_body, dir), 0);
-    chan_rmtree(dir);
+    chan_run_in_tmpdir(file_fd_body);
 }
 
 /* Numbers that are not open descriptors, or not numbers, are clear errors. */
 static int bad_fd_body(void *arg)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     vmig_error_t err = {0};
     vmig_channel_t *ch = (vmig_channel_t *)&err; /* must be reset to NULL */
     int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -199,34 +164,19 @@ static int bad_fd_body(void *arg)
 
 static void test_fd_bad(void **state)
 {
-    assert_int_equal(chan_run(bad_fd_body, NULL), 0);
+    assert_int_equal(vt_run(bad_fd_body, NULL), 0);
 }
 
 /* fd:N of a connected TCP socket: shutdown(2) works on it like on tcp:. */
-typedef struct accept_arg {
-    vmig_listener_t *l;  /* where to accept */
-    vmig_channel_t *ch;  /* the accepted channel */
-    int result;          /* vmig_listener_accept()'s result */
-} accept_arg_t;
-
-static int accept_body(void *arg)
-{
-    accept_arg_t *a = arg;
-    vmig_error_t err = {0};
-    a->result = vmig_listener_accept(a->l, &a->ch, &err);
-    return 0;
-}
-
 static int tcp_fd_body(void *arg)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     vmig_error_t err = {0};
     vmig_listener_t *l;
     assert_int_equal(vmig_listener_open(loop, "tcp:127.0.0.1:0", 1, &l, &err), 0);
     int port = (int)strtol(vmig_listener_uri(l) + strlen("tcp:127.0.0.1:"), NULL, 10);
-    accept_arg_t acc = {.l = l};
-    co_t *ac = co_create(loop, accept_body, &acc);
-    co_enter(ac);
+    chan_accept_t acc;
+    co_t *ac = chan_accept_start(l, &acc);
     /* The embedder's own connected socket (a loopback connect completes at once). */
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
@@ -235,19 +185,18 @@ static int tcp_fd_body(void *arg)
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     vmig_channel_t *c;
     assert_int_equal(vmig_channel_from_fd(loop, fd, "fd:tcp", &c, &err), 0);
-    assert_int_equal(co_join(ac, NULL), 0);
-    assert_int_equal(acc.result, 0);
+    vmig_channel_t *s = chan_accept_join(ac, &acc);
     vmig_listener_close(l);
 
-    chan_exchange(c, acc.ch, 256 * 1024);
+    chan_exchange(c, s, 256 * 1024);
     vmig_channel_close(c);
-    vmig_channel_close(acc.ch);
+    vmig_channel_close(s);
     return 0;
 }
 
 static void test_fd_tcp_socket(void **state)
 {
-    assert_int_equal(chan_run(tcp_fd_body, NULL), 0);
+    assert_int_equal(vt_run(tcp_fd_body, NULL), 0);
 }
 
 int main(void)

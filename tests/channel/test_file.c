@@ -10,14 +10,22 @@
 
 typedef struct file_case {
     char dir[256];   /* the test's directory */
-    char uri[310];   /* file:DIR/f */
-    char path[300];  /* DIR/f */
+    char uri[310];   /* file:DIR/NAME */
+    char path[300];  /* DIR/NAME */
 } file_case_t;
+
+/* A fresh directory, and the path and URI of file name in it. */
+static void file_case_init(file_case_t *fc, const char *name)
+{
+    chan_tmpdir(fc->dir, sizeof(fc->dir));
+    snprintf(fc->path, sizeof(fc->path), "%s/%s", fc->dir, name);
+    snprintf(fc->uri, sizeof(fc->uri), "file:%s", fc->path);
+}
 
 static int write_body(void *arg)
 {
     file_case_t *fc = arg;
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     /* Something longer to truncate. */
     int fd = open(fc->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     assert_true(fd >= 0);
@@ -87,13 +95,13 @@ static int write_body(void *arg)
 static int read_body(void *arg)
 {
     file_case_t *fc = arg;
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     vmig_error_t err = {0};
     vmig_channel_t *ch;
     assert_int_equal(vmig_channel_open(loop, fc->uri, VMIG_CHANNEL_INCOMING, &ch, &err), 0);
     uint8_t buf[70001];
     size_t got = 0, step = 0;
-    uint64_t sum = CHAN_FNV_INIT;
+    uint64_t sum = VT_FNV_INIT;
     for (;;) {
         size_t want = 1 + (step++ * 4099) % sizeof(buf);
         ssize_t n = vmig_channel_read(ch, buf, want);
@@ -102,7 +110,7 @@ static int read_body(void *arg)
             break;
         assert_true((size_t)n <= want);
         assert_int_equal(chan_pat_check(42, got, buf, (size_t)n), n);
-        sum = chan_fnv(sum, buf, (size_t)n);
+        sum = vt_fnv(sum, buf, (size_t)n);
         got += (size_t)n;
     }
     assert_int_equal(got, LEN);
@@ -126,11 +134,9 @@ static int read_body(void *arg)
 static void test_file_roundtrip(void **state)
 {
     file_case_t fc;
-    chan_tmpdir(fc.dir, sizeof(fc.dir));
-    snprintf(fc.path, sizeof(fc.path), "%s/f", fc.dir);
-    snprintf(fc.uri, sizeof(fc.uri), "file:%s", fc.path);
-    assert_int_equal(chan_run(write_body, &fc), 0);
-    assert_int_equal(chan_run(read_body, &fc), 0);
+    file_case_init(&fc, "f");
+    assert_int_equal(vt_run(write_body, &fc), 0);
+    assert_int_equal(vt_run(read_body, &fc), 0);
     chan_rmtree(fc.dir);
 }
 
@@ -144,7 +150,7 @@ static int truncate_body(void *arg)
     close(fd);
     vmig_error_t err = {0};
     vmig_channel_t *ch;
-    assert_int_equal(vmig_channel_open(chan_loop(), fc->uri, VMIG_CHANNEL_OUTGOING, &ch, &err), 0);
+    assert_int_equal(vmig_channel_open(vt_loop(), fc->uri, VMIG_CHANNEL_OUTGOING, &ch, &err), 0);
     assert_int_equal(vmig_channel_write(ch, "abc", 3), 0);
     vmig_channel_close(ch);
     struct stat st;
@@ -156,10 +162,8 @@ static int truncate_body(void *arg)
 static void test_file_truncates(void **state)
 {
     file_case_t fc;
-    chan_tmpdir(fc.dir, sizeof(fc.dir));
-    snprintf(fc.path, sizeof(fc.path), "%s/t", fc.dir);
-    snprintf(fc.uri, sizeof(fc.uri), "file:%s", fc.path);
-    assert_int_equal(chan_run(truncate_body, &fc), 0);
+    file_case_init(&fc, "t");
+    assert_int_equal(vt_run(truncate_body, &fc), 0);
     chan_rmtree(fc.dir);
 }
 

@@ -5,20 +5,6 @@
 
 #define BIG (16u * 1024 * 1024)
 
-typedef struct accept_arg {
-    vmig_listener_t *l;  /* where to accept */
-    vmig_channel_t *ch;  /* the accepted channel */
-    vmig_error_t err;    /* its error, if any */
-    int result;          /* vmig_listener_accept()'s result */
-} accept_arg_t;
-
-static int accept_body(void *arg)
-{
-    accept_arg_t *a = arg;
-    a->result = vmig_listener_accept(a->l, &a->ch, &a->err);
-    return a->result;
-}
-
 typedef struct tcp_case {
     const char *listen_uri;   /* what to listen on */
     const char *expect_host;  /* the listener URI must start with tcp:<this>: */
@@ -30,7 +16,7 @@ typedef struct tcp_case {
 static int tcp_body(void *arg)
 {
     tcp_case_t *tc = arg;
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     vmig_error_t err = {0};
     vmig_listener_t *l = NULL;
     int r = vmig_listener_open(loop, tc->listen_uri, 4, &l, &err);
@@ -51,10 +37,8 @@ static int tcp_body(void *arg)
     long port = strtol(uri + strlen(prefix), NULL, 10);
     assert_true(port > 0 && port <= 65535);
 
-    accept_arg_t acc = {.l = l};
-    co_t *ac = co_create(loop, accept_body, &acc);
-    assert_non_null(ac);
-    co_enter(ac); /* waits for the connection */
+    chan_accept_t acc;
+    co_t *ac = chan_accept_start(l, &acc); /* waits for the connection */
     assert_false(co_finished(ac));
 
     char curi[128];
@@ -67,10 +51,7 @@ static int tcp_body(void *arg)
     if (r < 0)
         print_error("connect to %s: %s\n", curi, err.msg);
     assert_int_equal(r, 0);
-    assert_int_equal(co_join(ac, NULL), 0);
-    assert_int_equal(acc.result, 0);
-    vmig_channel_t *s = acc.ch;
-    assert_non_null(s);
+    vmig_channel_t *s = chan_accept_join(ac, &acc);
 
     assert_string_equal(vmig_channel_kind(c), "tcp");
     assert_string_equal(vmig_channel_kind(s), "tcp");
@@ -99,13 +80,13 @@ static int tcp_body(void *arg)
 static void test_tcp_ipv4(void **state)
 {
     tcp_case_t tc = {"tcp:127.0.0.1:0", "127.0.0.1", "", BIG, false};
-    assert_int_equal(chan_run(tcp_body, &tc), 0);
+    assert_int_equal(vt_run(tcp_body, &tc), 0);
 }
 
 static void test_tcp_ipv6(void **state)
 {
     tcp_case_t tc = {"tcp:[::1]:0", "[::1]", "", BIG, false};
-    assert_int_equal(chan_run(tcp_body, &tc), 0);
+    assert_int_equal(vt_run(tcp_body, &tc), 0);
     if (tc.skipped)
         skip();
 }
@@ -114,7 +95,7 @@ static void test_tcp_ipv6(void **state)
 static void test_tcp_hostname(void **state)
 {
     tcp_case_t tc = {"tcp:127.0.0.1:0", "127.0.0.1", "localhost", 1024 * 1024, false};
-    assert_int_equal(chan_run(tcp_body, &tc), 0);
+    assert_int_equal(vt_run(tcp_body, &tc), 0);
 }
 
 /* QEMU's -incoming tcp:HOST:PORT: open INCOMING listens and takes one connection. */
@@ -130,13 +111,13 @@ static int incoming_body(void *arg)
     char uri[64];
     snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%d", ia->port);
     vmig_error_t err = {0};
-    ia->result = vmig_channel_open(chan_loop(), uri, VMIG_CHANNEL_INCOMING, &ia->ch, &err);
+    ia->result = vmig_channel_open(vt_loop(), uri, VMIG_CHANNEL_INCOMING, &ia->ch, &err);
     return 0;
 }
 
 static int incoming_main(void *arg)
 {
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     vmig_error_t err = {0};
     /* Find a free port: listen on 0, note it, stop. */
     vmig_listener_t *l;
@@ -164,7 +145,7 @@ static int incoming_main(void *arg)
 
 static void test_tcp_incoming_uri(void **state)
 {
-    assert_int_equal(chan_run(incoming_main, NULL), 0);
+    assert_int_equal(vt_run(incoming_main, NULL), 0);
 }
 
 int main(void)

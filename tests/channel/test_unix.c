@@ -6,24 +6,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-typedef struct accept_arg {
-    vmig_listener_t *l;  /* where to accept */
-    vmig_channel_t *ch;  /* the accepted channel */
-    int result;          /* vmig_listener_accept()'s result */
-} accept_arg_t;
-
-static int accept_body(void *arg)
-{
-    accept_arg_t *a = arg;
-    vmig_error_t err = {0};
-    a->result = vmig_listener_accept(a->l, &a->ch, &err);
-    return a->result;
-}
-
 static int unix_body(void *arg)
 {
     const char *dir = arg;
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     char path[256], uri[300];
     snprintf(path, sizeof(path), "%s/mig.sock", dir);
     snprintf(uri, sizeof(uri), "unix:%s", path);
@@ -37,14 +23,11 @@ static int unix_body(void *arg)
     assert_true(S_ISSOCK(st.st_mode));
     assert_int_equal(st.st_mode & 0777, 0600);
 
-    accept_arg_t acc = {.l = l};
-    co_t *ac = co_create(loop, accept_body, &acc);
-    co_enter(ac);
+    chan_accept_t acc;
+    co_t *ac = chan_accept_start(l, &acc);
     vmig_channel_t *c;
     assert_int_equal(vmig_channel_open(loop, uri, VMIG_CHANNEL_OUTGOING, &c, &err), 0);
-    assert_int_equal(co_join(ac, NULL), 0);
-    assert_int_equal(acc.result, 0);
-    vmig_channel_t *s = acc.ch;
+    vmig_channel_t *s = chan_accept_join(ac, &acc);
     assert_string_equal(vmig_channel_kind(c), "unix");
     assert_string_equal(vmig_channel_kind(s), "unix");
     assert_non_null(strstr(c->peer, path));
@@ -61,10 +44,7 @@ static int unix_body(void *arg)
 
 static void test_unix_transfer(void **state)
 {
-    char dir[256];
-    chan_tmpdir(dir, sizeof(dir));
-    assert_int_equal(chan_run(unix_body, dir), 0);
-    chan_rmtree(dir);
+    chan_run_in_tmpdir(unix_body);
 }
 
 /* A socket file left behind by a crashed run does not stop a new listener;
@@ -72,7 +52,7 @@ static void test_unix_transfer(void **state)
 static int stale_body(void *arg)
 {
     const char *dir = arg;
-    uv_loop_t *loop = chan_loop();
+    uv_loop_t *loop = vt_loop();
     char path[256], uri[300];
     snprintf(path, sizeof(path), "%s/stale.sock", dir);
     snprintf(uri, sizeof(uri), "unix:%s", path);
@@ -109,10 +89,7 @@ static int stale_body(void *arg)
 
 static void test_unix_stale_socket(void **state)
 {
-    char dir[256];
-    chan_tmpdir(dir, sizeof(dir));
-    assert_int_equal(chan_run(stale_body, dir), 0);
-    chan_rmtree(dir);
+    chan_run_in_tmpdir(stale_body);
 }
 
 int main(void)

@@ -33,7 +33,7 @@ static void test_co_wait(void **state)
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
     hook_ctx_t h = {0, NULL};
-    co_t *co = glue_start(&loop, hook_body, &h);
+    co_t *co = vt_start(&loop, hook_body, &h);
     assert_false(co_finished(co));
     assert_int_equal(h.calls, 0);
     assert_int_equal(co_cancel(co), 0);
@@ -41,8 +41,8 @@ static void test_co_wait(void **state)
     assert_ptr_equal(h.co_seen, co);
     assert_true(co_finished(co));
     assert_int_equal(co_cancel(co), -EINVAL);
-    assert_int_equal(glue_join(co), -ECANCELED);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_join(co), -ECANCELED);
+    vt_loop_done(&loop);
 }
 
 /* ---- wait queue ---------------------------------------------------------------- */
@@ -58,38 +58,24 @@ static void test_waitq(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     co_waitq_t q;
     co_waitq_init(&q);
-    co_t *a = glue_start(&loop, waitq_body, &q);
-    co_t *b = glue_start(&loop, waitq_body, &q);
+    co_t *a = vt_start(&loop, waitq_body, &q);
+    co_t *b = vt_start(&loop, waitq_body, &q);
     assert_int_equal(q.len, 2);
     assert_int_equal(co_cancel(a), 0);
     assert_int_equal(q.len, 1);
     assert_ptr_equal(q.head, q.tail);
-    assert_int_equal(glue_join(a), -ECANCELED);
+    assert_int_equal(vt_join(a), -ECANCELED);
     assert_true(co_waitq_wake_one(&q));
     assert_false(co_waitq_wake_one(&q));
-    assert_int_equal(glue_join(b), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_join(b), 0);
+    vt_loop_done(&loop);
 }
 
 /* ---- mutex --------------------------------------------------------------------- */
 
-typedef struct mx_ctx {
-    co_mutex_t m;  /* the mutex */
-    co_event_t go; /* holder unlocks when set */
-} mx_ctx_t;
-
-static int mx_holder(void *p)
-{
-    mx_ctx_t *c = p;
-    assert_int_equal(co_mutex_lock(&c->m), 0);
-    int r = co_event_wait(&c->go, -1);
-    co_mutex_unlock(&c->m);
-    return r;
-}
-
 static int mx_waiter(void *p)
 {
-    mx_ctx_t *c = p;
+    glue_held_t *c = p;
     int r = co_mutex_lock(&c->m);
     if (r == 0)
         co_mutex_unlock(&c->m);
@@ -100,21 +86,20 @@ static void test_mutex_lock(void **state)
 {
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
-    mx_ctx_t c;
-    co_mutex_init(&c.m);
-    co_event_init(&c.go);
-    co_t *h = glue_start(&loop, mx_holder, &c);
-    co_t *w = glue_start(&loop, mx_waiter, &c);
+    glue_held_t c;
+    glue_held_init(&c);
+    co_t *h = vt_start(&loop, glue_holder_body, &c);
+    co_t *w = vt_start(&loop, mx_waiter, &c);
     assert_int_equal(c.m.waitq.len, 1);
     assert_int_equal(co_cancel(w), 0);
-    assert_int_equal(glue_join(w), -ECANCELED);
+    assert_int_equal(vt_join(w), -ECANCELED);
     assert_int_equal(c.m.waitq.len, 0);
     assert_ptr_equal(c.m.owner, h);
     co_event_set(&c.go);
-    assert_int_equal(glue_join(h), 0);
+    assert_int_equal(vt_join(h), 0);
     /* Not handed to the cancelled waiter. */
     assert_null(c.m.owner);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 /* ---- event --------------------------------------------------------------------- */
@@ -130,7 +115,7 @@ static int ev_body(void *p)
     ev_arg_t *a = p;
     uint64_t t0 = uv_hrtime();
     int r = co_event_wait(a->ev, a->timeout);
-    a->ms = glue_ms_since(t0);
+    a->ms = vt_ms_since(t0);
     return r;
 }
 
@@ -141,19 +126,19 @@ static void test_event_wait(void **state)
     co_event_t ev;
     co_event_init(&ev);
     ev_arg_t a = {&ev, -1, 0}, b = {&ev, 60000, 0};
-    co_t *ca = glue_start(&loop, ev_body, &a);
-    co_t *cb = glue_start(&loop, ev_body, &b);
+    co_t *ca = vt_start(&loop, ev_body, &a);
+    co_t *cb = vt_start(&loop, ev_body, &b);
     assert_int_equal(ev.waitq.len, 2);
     assert_int_equal(co_cancel(cb), 0);
     assert_int_equal(co_cancel(ca), 0);
     assert_int_equal(ev.waitq.len, 0);
     /* The timed wait returns once its timer handle is closed. */
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(glue_join(ca), -ECANCELED);
-    assert_int_equal(glue_join(cb), -ECANCELED);
+    assert_int_equal(vt_join(ca), -ECANCELED);
+    assert_int_equal(vt_join(cb), -ECANCELED);
     assert_true(b.ms < 10000);
     assert_false(co_event_is_set(&ev));
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 /* ---- queue push and pop -------------------------------------------------------- */
@@ -178,17 +163,17 @@ static void test_queue_push_pop(void **state)
     co_queue_t q;
     assert_int_equal(co_queue_init(&q, 1), 0);
 
-    co_t *pop = glue_start(&loop, pop_body, &q);
+    co_t *pop = vt_start(&loop, pop_body, &q);
     assert_int_equal(q.poppers.len, 1);
     assert_int_equal(co_cancel(pop), 0);
-    assert_int_equal(glue_join(pop), -ECANCELED);
+    assert_int_equal(vt_join(pop), -ECANCELED);
     assert_int_equal(q.poppers.len, 0);
 
     assert_int_equal(co_queue_try_push(&q, (void *)(uintptr_t)5), 0);
-    co_t *push = glue_start(&loop, push_body, &q);
+    co_t *push = vt_start(&loop, push_body, &q);
     assert_int_equal(q.pushers.len, 1);
     assert_int_equal(co_cancel(push), 0);
-    assert_int_equal(glue_join(push), -ECANCELED);
+    assert_int_equal(vt_join(push), -ECANCELED);
     assert_int_equal(q.pushers.len, 0);
     /* Nothing was added or lost. */
     assert_int_equal(q.len, 1);
@@ -197,7 +182,7 @@ static void test_queue_push_pop(void **state)
     assert_ptr_equal(item, (void *)(uintptr_t)5);
     assert_int_equal(co_queue_try_pop(&q, &item), -EAGAIN);
     co_queue_destroy(&q);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 /* ---- sleep --------------------------------------------------------------------- */
@@ -221,56 +206,34 @@ static void test_sleep(void **state)
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
     uint64_t t0 = uv_hrtime();
-    co_t *s = glue_start(&loop, long_sleep, NULL);
-    co_t *c = glue_start(&loop, sleep_canceller, s);
+    co_t *s = vt_start(&loop, long_sleep, NULL);
+    co_t *c = vt_start(&loop, sleep_canceller, s);
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_true(glue_ms_since(t0) < 10000);
-    assert_int_equal(glue_join(c), 0);
-    assert_int_equal(glue_join(s), -ECANCELED);
-    glue_loop_done(&loop);
+    assert_true(vt_ms_since(t0) < 10000);
+    assert_int_equal(vt_join(c), 0);
+    assert_int_equal(vt_join(s), -ECANCELED);
+    vt_loop_done(&loop);
 }
 
 /* ---- stream read and write ------------------------------------------------------ */
 
-typedef struct sock_pair {
-    uv_pipe_t a, b;     /* the ends of a socketpair */
-    co_stream_t sa, sb; /* streams over them */
-} sock_pair_t;
-
-static void sock_pair_init(uv_loop_t *loop, sock_pair_t *p, int bufsize)
-{
-    int fds[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-    if (bufsize) {
-        assert_int_equal(setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize)), 0);
-        assert_int_equal(setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize)), 0);
-    }
-    assert_int_equal(uv_pipe_init(loop, &p->a, 0), 0);
-    assert_int_equal(uv_pipe_init(loop, &p->b, 0), 0);
-    assert_int_equal(uv_pipe_open(&p->a, fds[0]), 0);
-    assert_int_equal(uv_pipe_open(&p->b, fds[1]), 0);
-    assert_int_equal(co_stream_init(&p->sa, (uv_stream_t *)&p->a), 0);
-    assert_int_equal(co_stream_init(&p->sb, (uv_stream_t *)&p->b), 0);
-}
-
 static int read_body(void *p)
 {
-    sock_pair_t *sp = p;
+    glue_pair_t *sp = p;
     char buf[8];
     return (int)co_stream_read(&sp->sb, buf, sizeof(buf));
 }
 
 static int read_after(void *p)
 {
-    sock_pair_t *sp = p;
+    glue_pair_t *sp = p;
     char buf[4] = {0};
     int r = co_stream_write(&sp->sa, "abc", 3);
     if (r == 0)
         r = co_stream_read_exact(&sp->sb, buf, 3, NULL);
     if (r == 0 && memcmp(buf, "abc", 3) != 0)
         r = -EPROTO;
-    co_stream_close(&sp->sa);
-    co_stream_close(&sp->sb);
+    glue_pair_close(sp);
     return r;
 }
 
@@ -278,34 +241,47 @@ static void test_stream_read(void **state)
 {
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
-    sock_pair_t p;
-    sock_pair_init(&loop, &p, 0);
-    co_t *r = glue_start(&loop, read_body, &p);
+    glue_pair_t p;
+    glue_pair_init(&loop, &p, 0);
+    co_t *r = vt_start(&loop, read_body, &p);
     assert_ptr_equal(p.sb.reader, r);
     assert_int_equal(co_cancel(r), 0);
-    assert_int_equal(glue_join(r), -ECANCELED);
+    assert_int_equal(vt_join(r), -ECANCELED);
     assert_null(p.sb.reader);
     assert_false(p.sb.closing);
     /* The stream still works. */
-    assert_int_equal(glue_run(&loop, read_after, &p), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_run_on(&loop, read_after, &p), 0);
+    vt_loop_done(&loop);
 }
 
 #define WBIG (8u << 20)
 
-typedef struct wcancel_ctx {
-    sock_pair_t p;       /* small socket buffers */
+/* A write of WBIG bytes that cannot finish, and what came of it. */
+typedef struct big_ctx {
+    glue_pair_t p;       /* small socket buffers */
     char *big;           /* what the writer writes */
-    int write_result;    /* the cancelled write's result */
+    int write_result;    /* the stuck write's result */
     int again;           /* a write after it */
+    int shut_result;     /* a shutdown's result */
     bool closed_done;    /* libuv was done with the handle after close */
     size_t peer_got;     /* bytes the peer read */
     ssize_t peer_last;   /* the peer's last read result */
-} wcancel_ctx_t;
+} big_ctx_t;
+
+static big_ctx_t *big_ctx_new(uv_loop_t *loop)
+{
+    big_ctx_t *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    glue_pair_init(loop, &c->p, 4096);
+    c->big = malloc(WBIG);
+    assert_non_null(c->big);
+    memset(c->big, 'w', WBIG);
+    return c;
+}
 
 static int big_writer(void *p)
 {
-    wcancel_ctx_t *c = p;
+    big_ctx_t *c = p;
     c->write_result = co_stream_write(&c->p.sa, c->big, WBIG);
     /* libuv has let go of the buffer by now. */
     free(c->big);
@@ -318,7 +294,7 @@ static int big_writer(void *p)
 
 static int peer_reader(void *p)
 {
-    wcancel_ctx_t *c = p;
+    big_ctx_t *c = p;
     char *buf = malloc(65536);
     ssize_t n;
     while ((n = co_stream_read(&c->p.sb, buf, 65536)) > 0)
@@ -333,14 +309,9 @@ static void test_stream_write(void **state)
 {
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
-    wcancel_ctx_t *c = calloc(1, sizeof(*c));
-    assert_non_null(c);
-    sock_pair_init(&loop, &c->p, 4096);
-    c->big = malloc(WBIG);
-    assert_non_null(c->big);
-    memset(c->big, 'w', WBIG);
+    big_ctx_t *c = big_ctx_new(&loop);
 
-    co_t *w = glue_start(&loop, big_writer, c);
+    co_t *w = vt_start(&loop, big_writer, c);
     /* The socket filled up: the writer waits for its request. */
     assert_false(co_finished(w));
     assert_ptr_equal(c->p.sa.writer, w);
@@ -350,10 +321,10 @@ static void test_stream_write(void **state)
     assert_true(c->p.sa.closing);
     assert_true(uv_is_closing((uv_handle_t *)&c->p.a));
 
-    co_t *r = glue_start(&loop, peer_reader, c);
+    co_t *r = vt_start(&loop, peer_reader, c);
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(glue_join(w), 0);
-    assert_int_equal(glue_join(r), 0);
+    assert_int_equal(vt_join(w), 0);
+    assert_int_equal(vt_join(r), 0);
     assert_int_equal(c->write_result, -ECANCELED);
     assert_int_equal(c->again, -EBADF);
     assert_true(c->closed_done);
@@ -362,35 +333,27 @@ static void test_stream_write(void **state)
     assert_true(c->peer_got < WBIG);
     assert_int_equal(c->peer_last, 0);
     free(c);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
-
-typedef struct shut_ctx {
-    sock_pair_t p;     /* small socket buffers */
-    char *big;         /* what the writer writes */
-    int write_result;  /* the stuck write's result */
-    int shut_result;   /* the cancelled shutdown's result */
-} shut_ctx_t;
 
 static int shut_writer(void *p)
 {
-    shut_ctx_t *c = p;
+    big_ctx_t *c = p;
     c->write_result = co_stream_write(&c->p.sa, c->big, WBIG);
     return 0;
 }
 
 static int shut_body(void *p)
 {
-    shut_ctx_t *c = p;
+    big_ctx_t *c = p;
     c->shut_result = co_stream_shutdown(&c->p.sa);
     return 0;
 }
 
 static int shut_close(void *p)
 {
-    shut_ctx_t *c = p;
-    co_stream_close(&c->p.sa);
-    co_stream_close(&c->p.sb);
+    big_ctx_t *c = p;
+    glue_pair_close(&c->p);
     return 0;
 }
 
@@ -398,27 +361,23 @@ static void test_stream_shutdown(void **state)
 {
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
-    shut_ctx_t *c = calloc(1, sizeof(*c));
-    assert_non_null(c);
-    sock_pair_init(&loop, &c->p, 4096);
-    c->big = calloc(1, WBIG);
-    assert_non_null(c->big);
-    co_t *w = glue_start(&loop, shut_writer, c);
+    big_ctx_t *c = big_ctx_new(&loop);
+    co_t *w = vt_start(&loop, shut_writer, c);
     /* The shutdown queues behind the stuck write. */
-    co_t *s = glue_start(&loop, shut_body, c);
+    co_t *s = vt_start(&loop, shut_body, c);
     assert_false(co_finished(w));
     assert_false(co_finished(s));
     assert_int_equal(co_cancel(s), 0);
     assert_true(c->p.sa.closing);
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(glue_join(s), 0);
-    assert_int_equal(glue_join(w), 0);
+    assert_int_equal(vt_join(s), 0);
+    assert_int_equal(vt_join(w), 0);
     assert_int_equal(c->shut_result, -ECANCELED);
     assert_int_equal(c->write_result, -ECANCELED);
-    assert_int_equal(glue_run(&loop, shut_close, c), 0);
+    assert_int_equal(vt_run_on(&loop, shut_close, c), 0);
     free(c->big);
     free(c);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 /* ---- pool work ------------------------------------------------------------------ */
@@ -538,16 +497,13 @@ static int queued_main(void *p)
 
 static void test_work_not_started_in_pool(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     block_ctl_t ctl;
     block_ctl_init(&ctl);
-    assert_int_equal(glue_run(&loop, queued_main, &ctl), 0);
+    assert_int_equal(vt_run(queued_main, &ctl), 0);
     /* It never ran, and its arg was handed to release() exactly once. */
     assert_int_equal(atomic_load(&ctl.ran), 0);
     assert_int_equal(ctl.released, 1);
     uv_sem_destroy(&ctl.go);
-    glue_loop_done(&loop);
 }
 
 static int slot_main(void *p)
@@ -581,15 +537,12 @@ static int slot_main(void *p)
 
 static void test_work_waiting_for_slot(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     block_ctl_t ctl;
     block_ctl_init(&ctl);
-    assert_int_equal(glue_run(&loop, slot_main, &ctl), 0);
+    assert_int_equal(vt_run(slot_main, &ctl), 0);
     assert_int_equal(atomic_load(&ctl.ran), 0);
     assert_int_equal(ctl.released, 1); /* the cancelled item's arg was handed over */
     uv_sem_destroy(&ctl.go);
-    glue_loop_done(&loop);
 }
 
 typedef struct running_arg {
@@ -646,15 +599,12 @@ static int running_main(void *p)
 
 static void test_work_running(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     block_ctl_t ctl;
     block_ctl_init(&ctl);
-    assert_int_equal(glue_run(&loop, running_main, &ctl), 0);
+    assert_int_equal(vt_run(running_main, &ctl), 0);
     /* release(arg) ran exactly once (it freed arg: a leak checker sees the rest). */
     assert_int_equal(ctl.released, 1);
     uv_sem_destroy(&ctl.go);
-    glue_loop_done(&loop);
 }
 
 /* ---- process wait --------------------------------------------------------------- */
@@ -675,11 +625,7 @@ static int proc_main(void *p)
 {
     proc_ctx_t *c = p;
     char *args[] = {"/bin/sleep", "30", NULL};
-    uv_process_options_t o;
-    memset(&o, 0, sizeof(o));
-    o.file = args[0];
-    o.args = args;
-    assert_int_equal(co_process_spawn(&c->proc, &o), 0);
+    assert_int_equal(glue_spawn(&c->proc, args), 0);
     co_t *w = co_create(co_loop(co_self()), proc_waiter, c);
     co_enter(w);
     assert_false(co_finished(w));
@@ -702,12 +648,9 @@ static int proc_main(void *p)
 
 static void test_process_wait(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     proc_ctx_t c;
     memset(&c, 0, sizeof(c));
-    assert_int_equal(glue_run(&loop, proc_main, &c), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_run(proc_main, &c), 0);
 }
 
 /* ---- join ----------------------------------------------------------------------- */
@@ -737,16 +680,16 @@ static void test_join(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     join_ctx_t c;
     co_event_init(&c.go);
-    c.target = glue_start(&loop, join_target, &c);
-    co_t *j = glue_start(&loop, joiner, &c);
+    c.target = vt_start(&loop, join_target, &c);
+    co_t *j = vt_start(&loop, joiner, &c);
     assert_false(co_finished(j));
     assert_int_equal(co_cancel(j), 0);
-    assert_int_equal(glue_join(j), -ECANCELED);
+    assert_int_equal(vt_join(j), -ECANCELED);
     /* The target runs on and can still be joined. */
     assert_false(co_finished(c.target));
     co_event_set(&c.go);
-    assert_int_equal(glue_join(c.target), 77);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_join(c.target), 77);
+    vt_loop_done(&loop);
 }
 
 /* ---- a cancel that finds no wait ------------------------------------------------ */
@@ -765,7 +708,7 @@ static int self_cancel(void *p)
     c->r[0] = co_cancel(co_self());
     uint64_t t0 = uv_hrtime();
     c->r[1] = co_sleep(60000);
-    c->ms = glue_ms_since(t0);
+    c->ms = vt_ms_since(t0);
     /* One shot: the next wait is normal. */
     c->r[2] = co_sleep(1);
     /* A lock that does not wait leaves the cancel pending... */
@@ -782,12 +725,10 @@ static int self_cancel(void *p)
 
 static void test_pending_self(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     pend_ctx_t c;
     memset(&c, 0, sizeof(c));
     co_mutex_init(&c.m);
-    assert_int_equal(glue_run(&loop, self_cancel, &c), 0);
+    assert_int_equal(vt_run(self_cancel, &c), 0);
     assert_int_equal(c.r[0], 1);
     assert_int_equal(c.r[1], -ECANCELED);
     assert_true(c.ms < 1000);
@@ -795,7 +736,6 @@ static void test_pending_self(void **state)
     assert_int_equal(c.r[3], 0);
     assert_int_equal(c.r[4], -ECANCELED);
     assert_int_equal(c.r[5], 0);
-    glue_loop_done(&loop);
 }
 
 static int yield_then_wait(void *p)
@@ -825,7 +765,7 @@ static void test_pending_from_outside(void **state)
     memset(&c, 0, sizeof(c));
     co_waitq_init(&c.q);
 
-    co_t *a = glue_start(&loop, yield_then_wait, &c);
+    co_t *a = vt_start(&loop, yield_then_wait, &c);
     /* Yielded is not waiting: the cancel is left pending. */
     assert_int_equal(co_cancel(a), 1);
     co_enter(a);
@@ -833,9 +773,9 @@ static void test_pending_from_outside(void **state)
     assert_int_equal(c.q.len, 1);
     assert_true(co_waitq_wake_one(&c.q));
     assert_int_equal(c.r[1], 0);
-    assert_int_equal(glue_join(a), 0);
+    assert_int_equal(vt_join(a), 0);
 
-    co_t *b = glue_start(&loop, uncancellable_then_sleep, &c);
+    co_t *b = vt_start(&loop, uncancellable_then_sleep, &c);
     assert_int_equal(co_cancel(b), 1);
     assert_false(co_finished(b));
     co_wake(b, 42);
@@ -843,8 +783,8 @@ static void test_pending_from_outside(void **state)
     assert_int_equal(c.r[2], 42);
     assert_int_equal(c.r[3], -ECANCELED);
     assert_int_equal(c.r[4], 0);
-    assert_int_equal(glue_join(b), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_join(b), 0);
+    vt_loop_done(&loop);
 }
 
 int main(void)

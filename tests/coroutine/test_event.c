@@ -22,7 +22,7 @@ static int ev_waiter(void *p)
     int64_t to = a->id % 2 ? -1 : a->ctx->timeout;
     uint64_t t0 = uv_hrtime();
     a->ctx->results[a->id] = co_event_wait(&a->ctx->ev, to);
-    a->ctx->elapsed[a->id] = glue_ms_since(t0);
+    a->ctx->elapsed[a->id] = vt_ms_since(t0);
     a->ctx->done++;
     return 0;
 }
@@ -43,7 +43,7 @@ static void test_set_wakes_all(void **state)
     co_t *cos[6];
     for (int i = 0; i < 6; i++) {
         args[i] = (ev_arg_t){&ctx, i};
-        cos[i] = glue_start(&loop, ev_waiter, &args[i]);
+        cos[i] = vt_start(&loop, ev_waiter, &args[i]);
     }
     assert_int_equal(ctx.ev.waitq.len, 6);
     assert_int_equal(ctx.done, 0);
@@ -56,18 +56,18 @@ static void test_set_wakes_all(void **state)
     assert_int_equal(uv_timer_start(&t, set_timer_cb, 20, 0), 0);
     uint64_t t0 = uv_hrtime();
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_true(glue_ms_since(t0) < 30000);
+    assert_true(vt_ms_since(t0) < 30000);
     assert_true(co_event_is_set(&ctx.ev));
     assert_int_equal(ctx.done, 6);
     for (int i = 0; i < 6; i++) {
         assert_int_equal(ctx.results[i], 0);
         assert_true(ctx.elapsed[i] >= 15);
         assert_true(ctx.elapsed[i] < 30000);
-        assert_int_equal(glue_join(cos[i]), 0);
+        assert_int_equal(vt_join(cos[i]), 0);
     }
     assert_int_equal(ctx.ev.waitq.len, 0);
     uv_close((uv_handle_t *)&t, NULL);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 static int set_reset_body(void *p)
@@ -80,7 +80,7 @@ static int set_reset_body(void *p)
     assert_int_equal(co_event_wait(ev, -1), 0);
     assert_int_equal(co_event_wait(ev, 0), 0);
     assert_int_equal(co_event_wait(ev, 100000), 0);
-    assert_true(glue_ms_since(t0) < 1000);
+    assert_true(vt_ms_since(t0) < 1000);
     /* A set with nobody waiting is remembered until reset. */
     co_event_reset(ev);
     assert_false(co_event_is_set(ev));
@@ -97,13 +97,10 @@ static int set_reset_body(void *p)
 
 static void test_set_and_reset(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     co_event_t ev;
     co_event_init(&ev);
     assert_false(co_event_is_set(&ev));
-    assert_int_equal(glue_run(&loop, set_reset_body, &ev), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_run(set_reset_body, &ev), 0);
 }
 
 static int timeout_body(void *p)
@@ -112,7 +109,7 @@ static int timeout_body(void *p)
     uv_update_time(co_loop(co_self()));
     uint64_t t0 = uv_hrtime();
     int r = co_event_wait(ev, 50);
-    uint64_t ms = glue_ms_since(t0);
+    uint64_t ms = vt_ms_since(t0);
     assert_int_equal(r, -ETIMEDOUT);
     assert_true(ms >= 45);
     assert_true(ms < 30000);
@@ -124,12 +121,9 @@ static int timeout_body(void *p)
 
 static void test_timeout(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     co_event_t ev;
     co_event_init(&ev);
-    assert_int_equal(glue_run(&loop, timeout_body, &ev), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_run(timeout_body, &ev), 0);
 }
 
 static int setter_body(void *p)
@@ -154,21 +148,21 @@ static void test_set_from_coroutine_then_reset(void **state)
     co_t *cos[4];
     for (int i = 0; i < 4; i++) {
         args[i] = (ev_arg_t){&ctx, i};
-        cos[i] = glue_start(&loop, ev_waiter, &args[i]);
+        cos[i] = vt_start(&loop, ev_waiter, &args[i]);
     }
-    co_t *setter = glue_start(&loop, setter_body, &ctx);
+    co_t *setter = vt_start(&loop, setter_body, &ctx);
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(glue_join(setter), 0);
+    assert_int_equal(vt_join(setter), 0);
     /* A set followed by a reset still releases those that were waiting,
      * before their timeouts. */
     assert_int_equal(ctx.done, 4);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(ctx.results[i], 0);
         assert_true(ctx.elapsed[i] < 2000);
-        assert_int_equal(glue_join(cos[i]), 0);
+        assert_int_equal(vt_join(cos[i]), 0);
     }
     assert_false(co_event_is_set(&ctx.ev));
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 int main(void)

@@ -1,6 +1,6 @@
 /* test_guard.c — a stack overflow hits the guard page below the stack: the
  * child process that overflows dies of SIGSEGV at that page, never silently. */
-#include "co_test.h"
+#include "vmig_test.h"
 
 #include <signal.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* test_join.c — completion: join waits for the result and frees, detached
  * coroutines free themselves, join misuse is refused. */
-#include "co_test.h"
+#include "vmig_test.h"
 
 #include <errno.h>
 

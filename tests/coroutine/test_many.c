@@ -1,6 +1,6 @@
 /* test_many.c — 10,000 coroutines alive at once, each suspended in a wait,
  * then all woken and joined; stacks are independent. */
-#include "co_test.h"
+#include "vmig_test.h"
 
 #include <stdlib.h>
 

@@ -5,8 +5,7 @@
 #define NCONT 8
 
 typedef struct mutex_ctx {
-    co_mutex_t m;      /* the mutex under test */
-    co_event_t go;     /* tells the first holder to unlock */
+    glue_held_t h;     /* the mutex under test, and go for its first holder */
     int order[NCONT];  /* contender ids in the order they got the lock */
     int n;             /* entries in order[] */
     int inside;        /* coroutines in the critical section now */
@@ -21,21 +20,11 @@ typedef struct cont_arg {
     int id;           /* contender id, also its wait order */
 } cont_arg_t;
 
-static int holder_body(void *p)
-{
-    mutex_ctx_t *ctx = p;
-    if (co_mutex_lock(&ctx->m) != 0)
-        return -1;
-    int r = co_event_wait(&ctx->go, -1);
-    co_mutex_unlock(&ctx->m);
-    return r;
-}
-
 static int contender_body(void *p)
 {
     cont_arg_t *a = p;
     mutex_ctx_t *ctx = a->ctx;
-    int r = co_mutex_lock(&ctx->m);
+    int r = co_mutex_lock(&ctx->h.m);
     if (r != 0)
         return r;
     if (++ctx->inside > ctx->max_inside)
@@ -46,8 +35,8 @@ static int contender_body(void *p)
     if (r == 0)
         r = co_sleep(1);
     ctx->inside--;
-    co_mutex_unlock(&ctx->m);
-    if (ctx->n == NCONT && !ctx->m.owner)
+    co_mutex_unlock(&ctx->h.m);
+    if (ctx->n == NCONT && !ctx->h.m.owner)
         ctx->all_done = true;
     return r;
 }
@@ -57,10 +46,10 @@ static int barger_body(void *p)
     mutex_ctx_t *ctx = p;
     while (!ctx->all_done) {
         ctx->barge_tries++;
-        if (co_mutex_trylock(&ctx->m) == 0) {
+        if (co_mutex_trylock(&ctx->h.m) == 0) {
             if (ctx->n < NCONT)
                 ctx->barges++;
-            co_mutex_unlock(&ctx->m);
+            co_mutex_unlock(&ctx->h.m);
         }
         int r = co_pause();
         if (r < 0)
@@ -74,43 +63,41 @@ static void test_lock_order_is_wait_order(void **state)
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
     mutex_ctx_t ctx = {0};
-    co_mutex_init(&ctx.m);
-    co_event_init(&ctx.go);
+    glue_held_init(&ctx.h);
 
-    co_t *holder = glue_start(&loop, holder_body, &ctx);
-    assert_non_null(ctx.m.owner);
+    co_t *holder = vt_start(&loop, glue_holder_body, &ctx.h);
+    assert_non_null(ctx.h.m.owner);
     cont_arg_t args[NCONT];
     co_t *cos[NCONT];
     for (int i = 0; i < NCONT; i++) {
         args[i] = (cont_arg_t){&ctx, i};
-        cos[i] = glue_start(&loop, contender_body, &args[i]);
-        assert_int_equal(ctx.m.waitq.len, (size_t)(i + 1));
+        cos[i] = vt_start(&loop, contender_body, &args[i]);
+        assert_int_equal(ctx.h.m.waitq.len, (size_t)(i + 1));
     }
-    co_t *barger = glue_start(&loop, barger_body, &ctx);
-    co_event_set(&ctx.go);
+    co_t *barger = vt_start(&loop, barger_body, &ctx);
+    co_event_set(&ctx.h.go);
     uv_run(&loop, UV_RUN_DEFAULT);
 
-    assert_int_equal(glue_join(holder), 0);
+    assert_int_equal(vt_join(holder), 0);
     for (int i = 0; i < NCONT; i++)
-        assert_int_equal(glue_join(cos[i]), 0);
-    assert_int_equal(glue_join(barger), 0);
+        assert_int_equal(vt_join(cos[i]), 0);
+    assert_int_equal(vt_join(barger), 0);
     assert_int_equal(ctx.n, NCONT);
     for (int i = 0; i < NCONT; i++)
         assert_int_equal(ctx.order[i], i);
     assert_int_equal(ctx.max_inside, 1);
     assert_true(ctx.barge_tries > NCONT);
     assert_int_equal(ctx.barges, 0);
-    assert_null(ctx.m.owner);
-    assert_int_equal(ctx.m.waitq.len, 0);
-    glue_loop_done(&loop);
+    assert_null(ctx.h.m.owner);
+    assert_int_equal(ctx.h.m.waitq.len, 0);
+    vt_loop_done(&loop);
 }
 
 /* Each contender locks again right after its unlock: with a direct handoff
  * it queues behind the others, so the lock goes round-robin. A mutex that
  * merely freed itself would let the unlocker take it straight back. */
 typedef struct relock_ctx {
-    co_mutex_t m;         /* the mutex under test */
-    co_event_t go;        /* tells the first holder to unlock */
+    glue_held_t h;        /* the mutex under test, and go for its first holder */
     int order[3 * NCONT]; /* contender ids in locking order */
     int n;                /* entries in order[] */
 } relock_ctx_t;
@@ -120,26 +107,16 @@ typedef struct relock_arg {
     int id;            /* contender id */
 } relock_arg_t;
 
-static int relock_holder(void *p)
-{
-    relock_ctx_t *ctx = p;
-    if (co_mutex_lock(&ctx->m) != 0)
-        return -1;
-    int r = co_event_wait(&ctx->go, -1);
-    co_mutex_unlock(&ctx->m);
-    return r;
-}
-
 static int relock_body(void *p)
 {
     relock_arg_t *a = p;
     for (int k = 0; k < 3; k++) {
-        int r = co_mutex_lock(&a->ctx->m);
+        int r = co_mutex_lock(&a->ctx->h.m);
         if (r != 0)
             return r;
         a->ctx->order[a->ctx->n++] = a->id;
         r = co_pause();
-        co_mutex_unlock(&a->ctx->m);
+        co_mutex_unlock(&a->ctx->h.m);
         if (r != 0)
             return r;
     }
@@ -152,25 +129,24 @@ static void test_relock_goes_round_robin(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     relock_ctx_t ctx;
     memset(&ctx, 0, sizeof(ctx));
-    co_mutex_init(&ctx.m);
-    co_event_init(&ctx.go);
-    co_t *holder = glue_start(&loop, relock_holder, &ctx);
+    glue_held_init(&ctx.h);
+    co_t *holder = vt_start(&loop, glue_holder_body, &ctx.h);
     relock_arg_t args[NCONT];
     co_t *cos[NCONT];
     for (int i = 0; i < NCONT; i++) {
         args[i] = (relock_arg_t){&ctx, i};
-        cos[i] = glue_start(&loop, relock_body, &args[i]);
+        cos[i] = vt_start(&loop, relock_body, &args[i]);
     }
-    co_event_set(&ctx.go);
+    co_event_set(&ctx.h.go);
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(glue_join(holder), 0);
+    assert_int_equal(vt_join(holder), 0);
     for (int i = 0; i < NCONT; i++)
-        assert_int_equal(glue_join(cos[i]), 0);
+        assert_int_equal(vt_join(cos[i]), 0);
     assert_int_equal(ctx.n, 3 * NCONT);
     for (int i = 0; i < 3 * NCONT; i++)
         assert_int_equal(ctx.order[i], i % NCONT);
-    assert_null(ctx.m.owner);
-    glue_loop_done(&loop);
+    assert_null(ctx.h.m.owner);
+    vt_loop_done(&loop);
 }
 
 typedef struct try_ctx {
@@ -216,8 +192,8 @@ static void test_trylock(void **state)
     t.a = co_create(&loop, try_a, &t);
     assert_non_null(t.a);
     co_enter(t.a);
-    assert_int_equal(glue_join(t.a), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_join(t.a), 0);
+    vt_loop_done(&loop);
 }
 
 int main(void)

@@ -1,6 +1,6 @@
 /* test_nested.c — a coroutine creates and enters others from inside itself;
  * yields return to the creator, wakes from a coroutine run after it suspends. */
-#include "co_test.h"
+#include "vmig_test.h"
 
 typedef struct {
     uv_loop_t *loop; /* loop to create children on */

@@ -1,6 +1,6 @@
 /* test_pingpong.c — two coroutines hand control to each other through the
  * loop's stack; every switch keeps each one's locals intact. */
-#include "co_test.h"
+#include "vmig_test.h"
 
 #include <string.h>
 

@@ -18,12 +18,8 @@ static int run_sh(void *p)
     proc_result_t *res = p;
     char *args[4] = {"/bin/sh", "-c", (char *)res->script, NULL};
     char *fargs[2] = {(char *)res->file, NULL};
-    uv_process_options_t o;
-    memset(&o, 0, sizeof(o));
-    o.file = res->script ? args[0] : fargs[0];
-    o.args = res->script ? args : fargs;
     co_process_t proc;
-    res->spawn = co_process_spawn(&proc, &o);
+    res->spawn = glue_spawn(&proc, res->script ? args : fargs);
     if (res->spawn < 0)
         return 0;
     res->status = -1;
@@ -38,41 +34,35 @@ static void test_exit_status(void **state)
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
     proc_result_t res = {.script = "exit 3"};
-    assert_int_equal(glue_run(&loop, run_sh, &res), 0);
+    assert_int_equal(vt_run_on(&loop, run_sh, &res), 0);
     assert_int_equal(res.spawn, 0);
     assert_int_equal(res.wait, 0);
     assert_int_equal(res.status, 3);
     assert_int_equal(res.sig, 0);
 
     res = (proc_result_t){.script = "exit 0"};
-    assert_int_equal(glue_run(&loop, run_sh, &res), 0);
+    assert_int_equal(vt_run_on(&loop, run_sh, &res), 0);
     assert_int_equal(res.wait, 0);
     assert_int_equal(res.status, 0);
     assert_int_equal(res.sig, 0);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 static void test_killed_by_signal(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     proc_result_t res = {.script = "kill -TERM $$; sleep 5"};
-    assert_int_equal(glue_run(&loop, run_sh, &res), 0);
+    assert_int_equal(vt_run(run_sh, &res), 0);
     assert_int_equal(res.spawn, 0);
     assert_int_equal(res.wait, 0);
     assert_int_equal(res.sig, SIGTERM);
-    glue_loop_done(&loop);
 }
 
 static void test_spawn_failure(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     proc_result_t res = {.file = "/nonexistent/vmig-no-such-program"};
-    assert_int_equal(glue_run(&loop, run_sh, &res), 0);
+    /* vt_run() fails if the failed spawn left its handle open. */
+    assert_int_equal(vt_run(run_sh, &res), 0);
     assert_int_equal(res.spawn, UV_ENOENT);
-    /* glue_loop_done() fails if the failed spawn left its handle open. */
-    glue_loop_done(&loop);
 }
 
 typedef struct late_ctx {
@@ -91,11 +81,7 @@ static int late_wait(void *p)
 {
     late_ctx_t *c = p;
     char *args[] = {"/bin/sh", "-c", "kill -KILL $$", NULL};
-    uv_process_options_t o;
-    memset(&o, 0, sizeof(o));
-    o.file = args[0];
-    o.args = args;
-    assert_int_equal(co_process_spawn(&c->proc, &o), 0);
+    assert_int_equal(glue_spawn(&c->proc, args), 0);
     assert_true(c->proc.proc.pid > 0);
     /* Not waiting yet: the exit is recorded anyway. */
     for (int i = 0; i < 30000 && !c->proc.exited; i++)
@@ -114,22 +100,15 @@ static int late_wait(void *p)
 
 static void test_wait_after_exit(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     late_ctx_t c = {0};
-    assert_int_equal(glue_run(&loop, late_wait, &c), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_run(late_wait, &c), 0);
 }
 
 static int two_waiters(void *p)
 {
     late_ctx_t *c = p;
     char *args[] = {"/bin/sleep", "0.2", NULL};
-    uv_process_options_t o;
-    memset(&o, 0, sizeof(o));
-    o.file = args[0];
-    o.args = args;
-    assert_int_equal(co_process_spawn(&c->proc, &o), 0);
+    assert_int_equal(glue_spawn(&c->proc, args), 0);
     c->second = 1;
     co_t *first = co_create(co_loop(co_self()), second_waiter, c);
     co_enter(first);
@@ -148,11 +127,8 @@ static int two_waiters(void *p)
 
 static void test_one_waiter_at_a_time(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     late_ctx_t c = {0};
-    assert_int_equal(glue_run(&loop, two_waiters, &c), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_run(two_waiters, &c), 0);
 }
 
 int main(void)

@@ -62,11 +62,11 @@ static void test_back_pressure(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     bp_ctx_t c = {0};
     assert_int_equal(co_queue_init(&c.q, CAP), 0);
-    co_t *cons = glue_start(&loop, consumer, &c);
-    co_t *prod = glue_start(&loop, producer, &c);
+    co_t *cons = vt_start(&loop, consumer, &c);
+    co_t *prod = vt_start(&loop, producer, &c);
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(glue_join(prod), 0);
-    assert_int_equal(glue_join(cons), 0);
+    assert_int_equal(vt_join(prod), 0);
+    assert_int_equal(vt_join(cons), 0);
     assert_int_equal(c.produced, NITEMS);
     assert_int_equal(c.consumed, NITEMS);
     assert_int_equal(c.bad_order, 0);
@@ -75,7 +75,7 @@ static void test_back_pressure(void **state)
     assert_int_equal(c.max_ahead, CAP);
     assert_int_equal(c.max_len, CAP);
     co_queue_destroy(&c.q);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 static int close_drain_body(void *p)
@@ -101,13 +101,10 @@ static int close_drain_body(void *p)
 
 static void test_close_drains(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     co_queue_t q;
     assert_int_equal(co_queue_init(&q, 8), 0);
-    assert_int_equal(glue_run(&loop, close_drain_body, &q), 0);
+    assert_int_equal(vt_run(close_drain_body, &q), 0);
     co_queue_destroy(&q);
-    glue_loop_done(&loop);
 }
 
 typedef struct close_wake_ctx {
@@ -142,14 +139,14 @@ static void test_close_wakes_waiters(void **state)
     co_t *pcos[3];
     for (int i = 0; i < 3; i++) {
         pc[i] = (close_wake_ctx_t){&q, 1, NULL};
-        pcos[i] = glue_start(&loop, blocked_popper, &pc[i]);
+        pcos[i] = vt_start(&loop, blocked_popper, &pc[i]);
     }
     assert_int_equal(q.poppers.len, 3);
     co_queue_close(&q);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(pc[i].result, -EPIPE);
         assert_null(pc[i].item);
-        assert_int_equal(glue_join(pcos[i]), 0);
+        assert_int_equal(vt_join(pcos[i]), 0);
     }
     assert_int_equal(q.poppers.len, 0);
     co_queue_destroy(&q);
@@ -160,11 +157,11 @@ static void test_close_wakes_waiters(void **state)
     assert_int_equal(co_queue_try_push(&q, item_of(1)), 0);
     assert_int_equal(co_queue_try_push(&q, item_of(2)), -EAGAIN);
     close_wake_ctx_t uc = {&q, 1, NULL};
-    co_t *pusher = glue_start(&loop, blocked_pusher, &uc);
+    co_t *pusher = vt_start(&loop, blocked_pusher, &uc);
     assert_int_equal(q.pushers.len, 1);
     co_queue_close(&q);
     assert_int_equal(uc.result, -EPIPE);
-    assert_int_equal(glue_join(pusher), 0);
+    assert_int_equal(vt_join(pusher), 0);
     void *item = NULL;
     assert_int_equal(co_queue_try_pop(&q, &item), 0);
     assert_ptr_equal(item, item_of(0));
@@ -172,7 +169,7 @@ static void test_close_wakes_waiters(void **state)
     assert_ptr_equal(item, item_of(1));
     assert_int_equal(co_queue_try_pop(&q, &item), -EPIPE);
     co_queue_destroy(&q);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 static void test_try_and_wrap(void **state)

@@ -8,19 +8,16 @@ static int sleep_50(void *p)
     uv_update_time(co_loop(co_self()));
     uint64_t t0 = uv_hrtime();
     int r = co_sleep(50);
-    *ms = glue_ms_since(t0);
+    *ms = vt_ms_since(t0);
     return r;
 }
 
 static void test_sleep_duration(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     uint64_t ms = 0;
-    assert_int_equal(glue_run(&loop, sleep_50, &ms), 0);
+    assert_int_equal(vt_run(sleep_50, &ms), 0);
     assert_true(ms >= 45);
     assert_true(ms < 30000);
-    glue_loop_done(&loop);
 }
 
 typedef struct order_ctx {
@@ -49,7 +46,7 @@ static void test_sleep_order(void **state)
     order_arg_t args[3] = {{&ctx, 60}, {&ctx, 0}, {&ctx, 25}};
     co_t *cos[3];
     for (int i = 0; i < 3; i++)
-        cos[i] = glue_start(&loop, sleeper, &args[i]);
+        cos[i] = vt_start(&loop, sleeper, &args[i]);
     /* Nobody wakes before the loop runs, not even the 0 ms sleep. */
     assert_int_equal(ctx.n, 0);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -58,8 +55,8 @@ static void test_sleep_order(void **state)
     assert_int_equal(ctx.order[1], 25);
     assert_int_equal(ctx.order[2], 60);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(glue_join(cos[i]), 0);
-    glue_loop_done(&loop);
+        assert_int_equal(vt_join(cos[i]), 0);
+    vt_loop_done(&loop);
 }
 
 typedef struct pause_ctx {
@@ -97,13 +94,10 @@ static int pause_until_timer(void *p)
 
 static void test_pause_lets_loop_run(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     pause_ctx_t c = {0};
-    assert_int_equal(glue_run(&loop, pause_until_timer, &c), 0);
+    assert_int_equal(vt_run(pause_until_timer, &c), 0);
     assert_true(c.fired);
     assert_true(c.pauses >= 1);
-    glue_loop_done(&loop);
 }
 
 typedef struct pauser_arg {
@@ -129,17 +123,17 @@ static void test_pause_interleaves(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     pause_ctx_t c = {0};
     pauser_arg_t a0 = {&c, 0}, a1 = {&c, 1};
-    co_t *c0 = glue_start(&loop, pauser, &a0);
-    co_t *c1 = glue_start(&loop, pauser, &a1);
+    co_t *c0 = vt_start(&loop, pauser, &a0);
+    co_t *c1 = vt_start(&loop, pauser, &a1);
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(glue_join(c0), 0);
-    assert_int_equal(glue_join(c1), 0);
+    assert_int_equal(vt_join(c0), 0);
+    assert_int_equal(vt_join(c1), 0);
     /* Each loop iteration runs both once (libuv runs close callbacks in no
      * promised order, so only the pairing is checked). */
     assert_int_equal(c.n, 8);
     for (int i = 0; i < 8; i += 2)
         assert_int_equal(c.trace[i] + c.trace[i + 1], 1);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 typedef struct close_ctx {
@@ -187,14 +181,14 @@ static void test_close(void **state)
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
     close_ctx_t c = {0};
-    co_t *co = glue_start(&loop, close_body, &c);
+    co_t *co = vt_start(&loop, close_body, &c);
     assert_false(co_finished(co));
     uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(glue_join(co), 0);
+    assert_int_equal(vt_join(co), 0);
     assert_int_equal(c.b_cb_calls, 1);
     assert_true(c.b_data_ok);
     assert_true(c.b_cb_before);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 int main(void)

@@ -78,16 +78,8 @@ static int pair_main(void *arg)
 {
     pair_run_t *run = arg;
     pair_open(&run->p);
-    uv_loop_t *loop = co_loop(co_self());
-    co_t *w = co_create(loop, run->writer, &run->p);
-    co_t *r = co_create(loop, run->reader, &run->p);
-    assert_non_null(w);
-    assert_non_null(r);
-    co_enter(r);
-    co_enter(w);
-    int wres = -1, rres = -1;
-    assert_int_equal(co_join(w, &wres), 0);
-    assert_int_equal(co_join(r, &rres), 0);
+    int rres = -1, wres = -1;
+    glue_both(run->reader, &run->p, run->writer, &run->p, &rres, &wres);
     assert_int_equal(wres, 0);
     assert_int_equal(rres, 0);
     co_stream_close(&run->p.cs);
@@ -97,15 +89,12 @@ static int pair_main(void *arg)
 
 static void run_pair(co_fn writer, co_fn reader)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     pair_run_t *run = calloc(1, sizeof(*run));
     assert_non_null(run);
     run->writer = writer;
     run->reader = reader;
-    assert_int_equal(glue_run(&loop, pair_main, run), 0);
+    assert_int_equal(vt_run(pair_main, run), 0);
     free(run);
-    glue_loop_done(&loop);
 }
 
 /* ---- framed messages with writev and exact reads --------------------------- */
@@ -195,20 +184,13 @@ static void fill_pattern(big_state_t *st, unsigned char *buf, size_t len)
     }
 }
 
-static uint64_t fnv(uint64_t h, const unsigned char *buf, size_t len)
-{
-    for (size_t k = 0; k < len; k++)
-        h = (h ^ buf[k]) * 0x100000001b3ull;
-    return h;
-}
-
 static int big_writer(void *arg)
 {
     tcp_pair_t *p = arg;
     unsigned char *buf = malloc(4 * CHUNK);
     if (!buf)
         return -ENOMEM;
-    big_state_t st = {0x9E3779B97F4A7C15ull, 0xcbf29ce484222325ull};
+    big_state_t st = {0x9E3779B97F4A7C15ull, VT_FNV_INIT};
     size_t sent = 0;
     int r = 0;
     for (int round = 0; sent < BIG && r == 0; round++) {
@@ -217,7 +199,7 @@ static int big_writer(void *arg)
         if (n > BIG - sent)
             n = BIG - sent;
         fill_pattern(&st, buf, n);
-        st.sum = fnv(st.sum, buf, n);
+        st.sum = vt_fnv(st.sum, buf, n);
         if (round % 2) {
             r = co_stream_write(&p->cs, buf, n);
         } else {
@@ -243,7 +225,7 @@ static int big_reader(void *arg)
     unsigned char *buf = malloc(CHUNK);
     if (!buf)
         return -ENOMEM;
-    uint64_t sum = 0xcbf29ce484222325ull;
+    uint64_t sum = VT_FNV_INIT;
     size_t total = 0;
     int some_reads = 0;
     for (int i = 0; total < BIG; i++) {
@@ -253,14 +235,14 @@ static int big_reader(void *arg)
             ssize_t n = co_stream_read(&p->ss, buf, want);
             assert_true(n > 0);
             assert_true((size_t)n <= want);
-            sum = fnv(sum, buf, (size_t)n);
+            sum = vt_fnv(sum, buf, (size_t)n);
             total += (size_t)n;
             some_reads++;
         } else {
             size_t got = 0;
             assert_int_equal(co_stream_read_exact(&p->ss, buf, want, &got), 0);
             assert_int_equal(got, want);
-            sum = fnv(sum, buf, want);
+            sum = vt_fnv(sum, buf, want);
             total += want;
         }
     }

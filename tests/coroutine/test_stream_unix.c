@@ -8,21 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-typedef struct unix_pair {
-    uv_pipe_t a, b;     /* the two ends */
-    co_stream_t sa, sb; /* streams over them */
-} unix_pair_t;
-
-static void pair_init(uv_loop_t *loop, unix_pair_t *p)
+/* Open p on a fresh loop and run fn(arg) there; fn must return 0, and the
+ * loop must end with nothing left open. */
+static void run_on_pair(glue_pair_t *p, co_fn fn, void *arg)
 {
-    int fds[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-    assert_int_equal(uv_pipe_init(loop, &p->a, 0), 0);
-    assert_int_equal(uv_pipe_init(loop, &p->b, 0), 0);
-    assert_int_equal(uv_pipe_open(&p->a, fds[0]), 0);
-    assert_int_equal(uv_pipe_open(&p->b, fds[1]), 0);
-    assert_int_equal(co_stream_init(&p->sa, (uv_stream_t *)&p->a), 0);
-    assert_int_equal(co_stream_init(&p->sb, (uv_stream_t *)&p->b), 0);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    glue_pair_init(&loop, p, 0);
+    assert_int_equal(vt_run_on(&loop, fn, arg), 0);
+    vt_loop_done(&loop);
 }
 
 /* ---- ping-pong --------------------------------------------------------------- */
@@ -31,7 +25,7 @@ static void pair_init(uv_loop_t *loop, unix_pair_t *p)
 
 static int pinger(void *arg)
 {
-    unix_pair_t *p = arg;
+    glue_pair_t *p = arg;
     char msg[64], reply[64];
     for (int i = 0; i < ROUNDS; i++) {
         int len = snprintf(msg, sizeof(msg), "ping %d", i);
@@ -54,7 +48,7 @@ static int pinger(void *arg)
 
 static int ponger(void *arg)
 {
-    unix_pair_t *p = arg;
+    glue_pair_t *p = arg;
     char msg[64], reply[64];
     int rounds = 0;
     for (;;) {
@@ -82,36 +76,25 @@ static int ponger(void *arg)
 
 static int pingpong_main(void *arg)
 {
-    unix_pair_t *p = arg;
-    uv_loop_t *loop = co_loop(co_self());
-    co_t *a = co_create(loop, pinger, p);
-    co_t *b = co_create(loop, ponger, p);
-    co_enter(b);
-    co_enter(a);
-    int ra = -1, rb = -1;
-    assert_int_equal(co_join(a, &ra), 0);
-    assert_int_equal(co_join(b, &rb), 0);
-    assert_int_equal(ra, 0);
-    assert_int_equal(rb, ROUNDS);
-    co_stream_close(&p->sa);
-    co_stream_close(&p->sb);
+    glue_pair_t *p = arg;
+    int rpong = -1, rping = -1;
+    glue_both(ponger, p, pinger, p, &rpong, &rping);
+    assert_int_equal(rping, 0);
+    assert_int_equal(rpong, ROUNDS);
+    glue_pair_close(p);
     return 0;
 }
 
 static void test_pingpong(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    unix_pair_t p;
-    pair_init(&loop, &p);
-    assert_int_equal(glue_run(&loop, pingpong_main, &p), 0);
-    glue_loop_done(&loop);
+    glue_pair_t p;
+    run_on_pair(&p, pingpong_main, &p);
 }
 
 /* ---- read returns what is there; a second reader is refused ------------------ */
 
 typedef struct some_ctx {
-    unix_pair_t p;      /* the connection */
+    glue_pair_t p;      /* the connection */
     co_event_t wrote;   /* the writer sent its first 100 bytes */
     int second_read;    /* what the second reader's read returned */
     char second_byte;   /* the byte it got */
@@ -172,32 +155,21 @@ static int some_reader(void *arg)
 static int some_main(void *arg)
 {
     some_ctx_t *c = arg;
-    uv_loop_t *loop = co_loop(co_self());
-    co_t *w = co_create(loop, some_writer, c);
-    co_t *r = co_create(loop, some_reader, c);
-    co_enter(r);
-    co_enter(w);
-    int rw = -1, rr = -1;
-    assert_int_equal(co_join(w, &rw), 0);
-    assert_int_equal(co_join(r, &rr), 0);
+    int rr = -1, rw = -1;
+    glue_both(some_reader, c, some_writer, c, &rr, &rw);
     assert_int_equal(rw, 0);
     assert_int_equal(rr, 0);
-    co_stream_close(&c->p.sa);
-    co_stream_close(&c->p.sb);
+    glue_pair_close(&c->p);
     return 0;
 }
 
 static void test_read_some_and_one_reader(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     some_ctx_t *c = calloc(1, sizeof(*c));
     assert_non_null(c);
     co_event_init(&c->wrote);
-    pair_init(&loop, &c->p);
-    assert_int_equal(glue_run(&loop, some_main, c), 0);
+    run_on_pair(&c->p, some_main, c);
     free(c);
-    glue_loop_done(&loop);
 }
 
 /* ---- 8 MiB both ways at once --------------------------------------------------- */
@@ -251,30 +223,19 @@ static int duplex_end(void *arg)
 
 static int duplex_main(void *arg)
 {
-    unix_pair_t *p = arg;
-    uv_loop_t *loop = co_loop(co_self());
+    glue_pair_t *p = arg;
     duplex_arg_t da = {&p->sa, 1, 2, -1}, db = {&p->sb, 2, 1, -1};
-    co_t *a = co_create(loop, duplex_end, &da);
-    co_t *b = co_create(loop, duplex_end, &db);
-    co_enter(a);
-    co_enter(b);
-    assert_int_equal(co_join(a, NULL), 0);
-    assert_int_equal(co_join(b, NULL), 0);
+    glue_both(duplex_end, &da, duplex_end, &db, NULL, NULL);
     assert_int_equal(da.result, 0);
     assert_int_equal(db.result, 0);
-    co_stream_close(&p->sa);
-    co_stream_close(&p->sb);
+    glue_pair_close(p);
     return 0;
 }
 
 static void test_duplex(void **state)
 {
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    unix_pair_t p;
-    pair_init(&loop, &p);
-    assert_int_equal(glue_run(&loop, duplex_main, &p), 0);
-    glue_loop_done(&loop);
+    glue_pair_t p;
+    run_on_pair(&p, duplex_main, &p);
 }
 
 int main(void)

@@ -1,6 +1,6 @@
 /* test_thread_check.c — entering a coroutine from a thread other than its
  * creator's is caught in debug builds (the process aborts with a message). */
-#include "co_test.h"
+#include "vmig_test.h"
 
 #include <pthread.h>
 #include <signal.h>

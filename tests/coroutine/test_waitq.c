@@ -36,7 +36,7 @@ static void test_wake_one_is_fifo(void **state)
     co_t *cos[6];
     for (int i = 0; i < 6; i++) {
         args[i] = (waiter_arg_t){&ctx, i};
-        cos[i] = glue_start(&loop, waiter_body, &args[i]);
+        cos[i] = vt_start(&loop, waiter_body, &args[i]);
         assert_false(co_finished(cos[i]));
     }
     assert_int_equal(ctx.q.len, 6);
@@ -51,8 +51,8 @@ static void test_wake_one_is_fifo(void **state)
     assert_null(ctx.q.head);
     assert_null(ctx.q.tail);
     for (int i = 0; i < 6; i++)
-        assert_int_equal(glue_join(cos[i]), 0);
-    glue_loop_done(&loop);
+        assert_int_equal(vt_join(cos[i]), 0);
+    vt_loop_done(&loop);
 }
 
 static void test_wake_all_passes_result(void **state)
@@ -66,7 +66,7 @@ static void test_wake_all_passes_result(void **state)
     co_t *cos[4];
     for (int i = 0; i < 4; i++) {
         args[i] = (waiter_arg_t){&ctx, i};
-        cos[i] = glue_start(&loop, waiter_body, &args[i]);
+        cos[i] = vt_start(&loop, waiter_body, &args[i]);
     }
     assert_int_equal(co_waitq_wake_all(&ctx.q, -EPIPE), 4);
     assert_int_equal(ctx.q.len, 0);
@@ -74,9 +74,9 @@ static void test_wake_all_passes_result(void **state)
     for (int i = 0; i < 4; i++) {
         assert_int_equal(ctx.order[i], i);
         assert_int_equal(ctx.results[i], -EPIPE);
-        assert_int_equal(glue_join(cos[i]), -EPIPE);
+        assert_int_equal(vt_join(cos[i]), -EPIPE);
     }
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 static int seq_waiter(void *p)
@@ -102,15 +102,15 @@ static void test_wake_from_coroutine_is_deferred(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     waitq_ctx_t ctx = {0};
     co_waitq_init(&ctx.q);
-    co_t *w = glue_start(&loop, seq_waiter, &ctx);
-    co_t *k = glue_start(&loop, seq_waker, &ctx);
+    co_t *w = vt_start(&loop, seq_waiter, &ctx);
+    co_t *k = vt_start(&loop, seq_waker, &ctx);
     /* co_enter() ran the ready list before returning. */
     assert_true(co_finished(w));
     assert_int_equal(ctx.waker_seq, 1);
     assert_int_equal(ctx.woken_seq, 2);
-    assert_int_equal(glue_join(k), 0);
-    assert_int_equal(glue_join(w), 0);
-    glue_loop_done(&loop);
+    assert_int_equal(vt_join(k), 0);
+    assert_int_equal(vt_join(w), 0);
+    vt_loop_done(&loop);
 }
 
 typedef struct rewait_arg {
@@ -139,7 +139,7 @@ static void test_wake_all_skips_new_waiters(void **state)
     co_t *cos[3];
     for (int i = 0; i < 3; i++) {
         args[i] = (rewait_arg_t){&q, 0, 1};
-        cos[i] = glue_start(&loop, rewaiter, &args[i]);
+        cos[i] = vt_start(&loop, rewaiter, &args[i]);
     }
     /* Each waiter runs at once and waits on q again: it must be woken once. */
     assert_int_equal(co_waitq_wake_all(&q, 7), 3);
@@ -151,10 +151,10 @@ static void test_wake_all_skips_new_waiters(void **state)
     assert_int_equal(co_waitq_wake_all(&q, 9), 3);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(args[i].wakes, 2);
-        assert_int_equal(glue_join(cos[i]), 9);
+        assert_int_equal(vt_join(cos[i]), 9);
     }
     assert_int_equal(q.len, 0);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 static void test_cancel_unlinks_from_middle(void **state)
@@ -167,7 +167,7 @@ static void test_cancel_unlinks_from_middle(void **state)
     co_t *cos[5];
     for (int i = 0; i < 5; i++) {
         args[i] = (waiter_arg_t){&ctx, i};
-        cos[i] = glue_start(&loop, waiter_body, &args[i]);
+        cos[i] = vt_start(&loop, waiter_body, &args[i]);
     }
     assert_int_equal(co_cancel(cos[2]), 0);
     assert_int_equal(co_cancel(cos[0]), 0);
@@ -179,9 +179,9 @@ static void test_cancel_unlinks_from_middle(void **state)
     assert_int_equal(ctx.n, 5);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(ctx.order[i], want_order[i]);
-        assert_int_equal(glue_join(cos[i]), want_result[i]);
+        assert_int_equal(vt_join(cos[i]), want_result[i]);
     }
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 int main(void)

@@ -53,15 +53,15 @@ static void test_many_results(void **state)
     co_t *cos[NCO];
     for (int i = 0; i < NCO; i++) {
         args[i] = (many_arg_t){i, NULL, 0, 0};
-        cos[i] = glue_start(&loop, many_body, &args[i]);
+        cos[i] = vt_start(&loop, many_body, &args[i]);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     for (int i = 0; i < NCO; i++) {
-        assert_int_equal(glue_join(cos[i]), 0);
+        assert_int_equal(vt_join(cos[i]), 0);
         assert_int_equal(args[i].bad, 0);
         assert_int_equal(args[i].done, PER_CO);
     }
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 typedef struct cap_ctx {
@@ -127,15 +127,15 @@ static void test_cap_never_exceeded(void **state)
     assert_int_equal(co_work_limit_init(&c.lim, 2), 0);
     co_t *cos[16];
     for (int i = 0; i < 16; i++)
-        cos[i] = glue_start(&loop, cap_body, &c);
-    co_t *watch = glue_start(&loop, watch_body, &c);
+        cos[i] = vt_start(&loop, cap_body, &c);
+    co_t *watch = vt_start(&loop, watch_body, &c);
     /* The first two got slots, the rest wait for one. */
     assert_int_equal(c.lim.inflight, 2);
     assert_int_equal(c.lim.slots.len, 14);
     uv_run(&loop, UV_RUN_DEFAULT);
     for (int i = 0; i < 16; i++)
-        assert_int_equal(glue_join(cos[i]), 0);
-    assert_int_equal(glue_join(watch), 0);
+        assert_int_equal(vt_join(cos[i]), 0);
+    assert_int_equal(vt_join(watch), 0);
     assert_int_equal(atomic_load(&c.calls), 64);
     /* libuv's pool has 4 threads: only the cap kept it to 2. */
     assert_int_equal(atomic_load(&c.max), 2);
@@ -143,7 +143,7 @@ static void test_cap_never_exceeded(void **state)
     assert_true(c.busy_close > 0);
     assert_int_equal(c.lim.inflight, 0);
     assert_int_equal(co_work_limit_close(&c.lim), 0);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 typedef struct order_ctx {
@@ -183,17 +183,17 @@ static void test_slots_in_request_order(void **state)
     co_t *cos[8];
     for (int i = 0; i < 8; i++) {
         items[i] = (order_item_t){&c, i};
-        cos[i] = glue_start(&loop, order_body, &items[i]);
+        cos[i] = vt_start(&loop, order_body, &items[i]);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     for (int i = 0; i < 8; i++) {
         /* fn's negative result comes back as it is. */
-        assert_int_equal(glue_join(cos[i]), -EIO);
+        assert_int_equal(vt_join(cos[i]), -EIO);
         assert_int_equal(c.ran[i], i);
     }
     assert_int_equal(atomic_load(&c.next), 8);
     assert_int_equal(co_work_limit_close(&c.lim), 0);
-    glue_loop_done(&loop);
+    vt_loop_done(&loop);
 }
 
 int main(void)

@@ -1,110 +1,76 @@
-/* savevm_test.h — what every savevm test includes: cmocka, the savevm API and
- * helpers to capture a writer's bytes and load from a byte buffer. */
+/* savevm_test.h — what the savevm tests share beyond vmig_test.h: registries
+ * and fixtures, checking what a writer holds against hex text, and loading
+ * hex text with a registry. */
 #ifndef SAVEVM_TEST_H
 #define SAVEVM_TEST_H
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "vmig_test.h"
 
-#include "channel/channel.h"
 #include "savevm/savevm.h"
-#include "stream/stream.h"
 
-/* A writer over a memory channel; the channel goes with the stream. */
-static inline vmig_stream_t *svt_writer(void)
+/* The header and configuration of a `-M none` stream, in hex. */
+#define SVT_HDR "5145564d 00000003 07 00000004 6e6f6e65 "
+
+/* A new registry; cfg, if not NULL, becomes its configuration. */
+static inline vmig_savevm_t *svt_new(const vmig_savevm_config_t *cfg)
 {
-    vmig_channel_t *ch = vmig_channel_memory_writer();
-    assert_non_null(ch);
-    vmig_stream_t *s = vmig_stream_new_writer(ch, VMIG_STREAM_OWN_CHANNEL);
-    assert_non_null(s);
-    return s;
+    vmig_savevm_t *sv = vmig_savevm_new();
+    assert_non_null(sv);
+    if (cfg)
+        assert_int_equal(vmig_savevm_set_config(sv, cfg), 0);
+    return sv;
 }
 
-/* Flush and return a malloc'd copy of everything written so far. */
-static inline uint8_t *svt_bytes(vmig_stream_t *s, size_t *len)
+/* A test fixture: a struct of `size` bytes whose first member is
+ * `vmig_savevm_t *sv`, zeroed, with a new registry in sv. */
+static inline void *svt_fixture_new(size_t size)
 {
-    assert_int_equal(vmig_stream_flush(s), 0);
-    const uint8_t *d = vmig_channel_memory_data(vmig_stream_channel(s), len);
-    uint8_t *copy = malloc(*len ? *len : 1);
-    assert_non_null(copy);
-    if (*len)
-        memcpy(copy, d, *len);
-    return copy;
+    vmig_savevm_t **f = calloc(1, size);
+    assert_non_null(f);
+    *f = svt_new(NULL);
+    return f;
 }
 
-/* A reader over a copy of buf. */
-static inline vmig_stream_t *svt_reader(const void *buf, size_t len)
+/* cmocka teardown of a svt_fixture_new() fixture. */
+static inline int svt_fixture_free(void **state)
 {
-    vmig_channel_t *ch = vmig_channel_memory_reader(buf, len, true);
-    assert_non_null(ch);
-    vmig_stream_t *s = vmig_stream_new_reader(ch, VMIG_STREAM_OWN_CHANNEL);
-    assert_non_null(s);
-    return s;
+    vmig_savevm_t **f = *state;
+    vmig_savevm_free(*f);
+    free(f);
+    return 0;
 }
 
-/* Parse "51 45 56 4d ..." (hex digits, spaces ignored) into out. */
-static inline size_t svt_hex(const char *hex, uint8_t *out, size_t cap)
+/* Assert that what the vt_mem_writer() w holds is the bytes the hex spells. */
+static inline void svt_assert_written(vmig_stream_t *w, const char *hex)
 {
-    size_t n = 0;
-    int hi = -1;
-    for (const char *p = hex; *p; p++) {
-        int v;
-        if (*p >= '0' && *p <= '9')
-            v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            v = *p - 'A' + 10;
-        else
-            continue;
-        if (hi < 0) {
-            hi = v;
-        } else {
-            assert_true(n < cap);
-            out[n++] = (uint8_t)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    assert_int_equal(hi, -1);
-    return n;
+    size_t len;
+    const uint8_t *b = vt_written(w, &len);
+    vt_assert_hex(b, len, hex);
 }
 
-/* Assert that got[0..len) equals the hex text, printing both on mismatch. */
-static inline void svt_assert_hex(const uint8_t *got, size_t len, const char *hex)
+/* Append to hex (cap bytes, n of them used) a vmdesc trailer carrying json:
+ * 06, its be32 length, its bytes. */
+static inline void svt_hex_vmdesc(char *hex, size_t cap, int n, const char *json)
 {
-    uint8_t want[4096];
-    size_t wlen = svt_hex(hex, want, sizeof(want));
-    if (len != wlen || memcmp(got, want, len) != 0) {
-        fprintf(stderr, "want:");
-        for (size_t i = 0; i < wlen; i++)
-            fprintf(stderr, " %02x", want[i]);
-        fprintf(stderr, "\ngot: ");
-        for (size_t i = 0; i < len; i++)
-            fprintf(stderr, " %02x", got[i]);
-        fprintf(stderr, "\n");
-        fail_msg("bytes differ (%zu vs %zu bytes)", len, wlen);
-    }
+    n += snprintf(hex + n, cap - (size_t)n, " 06 %08zx ", strlen(json));
+    for (const char *p = json; *p; p++)
+        n += snprintf(hex + n, cap - (size_t)n, "%02x", (unsigned char)*p);
 }
 
-/* Load hex bytes with sv and return the result; the message goes to msg. */
-static inline int svt_load_hex(vmig_savevm_t *sv, const char *hex, char *msg, size_t cap)
+/* Load hex bytes with sv: the stream's message must be msg, the result err. */
+static inline void svt_expect_load(vmig_savevm_t *sv, const char *hex, int err, const char *msg)
 {
     uint8_t *buf = malloc(8192);
     assert_non_null(buf);
-    size_t len = svt_hex(hex, buf, 8192);
-    vmig_stream_t *s = svt_reader(buf, len);
+    size_t len = vt_hex(hex, buf, 8192);
+    vmig_stream_t *s = vt_mem_reader(buf, len);
     free(buf);
     int r = vmig_savevm_load(sv, s);
-    snprintf(msg, cap, "%s", vmig_stream_error_msg(s));
+    char got[VMIG_ERROR_MSG_MAX];
+    snprintf(got, sizeof(got), "%s", vmig_stream_error_msg(s));
     vmig_stream_free(s);
-    return r;
+    assert_string_equal(got, msg);
+    assert_int_equal(r, err);
 }
 
 #endif

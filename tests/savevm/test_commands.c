@@ -3,12 +3,9 @@
 
 static void check(int (*send)(vmig_stream_t *), const char *hex)
 {
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     assert_int_equal(send(w), 0);
-    size_t len;
-    uint8_t *b = svt_bytes(w, &len);
-    svt_assert_hex(b, len, hex);
-    free(b);
+    svt_assert_written(w, hex);
     vmig_stream_free(w);
 }
 
@@ -51,13 +48,13 @@ static void test_packaged(void **state)
 
 static void test_too_big(void **state)
 {
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     static const uint8_t one = 0;
     assert_int_equal(vmig_savevm_send_packaged(w, &one, VMIG_CMD_PACKAGED_MAX + 1u),
                      -EMSGSIZE);
     assert_string_equal(vmig_stream_error_msg(w), "Unreasonably large packaged state: 16777217");
     vmig_stream_free(w);
-    w = svt_writer();
+    w = vt_mem_writer();
     assert_int_equal(vmig_savevm_send_command(w, 1, &one, 70000), -EINVAL);
     vmig_stream_free(w);
 }

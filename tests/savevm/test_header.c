@@ -5,17 +5,17 @@
 /* Write the header of sv, compare with hex, then load it back with sv. */
 static void check_header(vmig_savevm_t *sv, const char *hex)
 {
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     assert_int_equal(vmig_savevm_write_header(sv, w), 0);
     size_t len;
-    uint8_t *bytes = svt_bytes(w, &len);
-    svt_assert_hex(bytes, len, hex);
+    uint8_t *bytes = vt_written_copy(w, &len);
+    vt_assert_hex(bytes, len, hex);
     vmig_stream_free(w);
 
     /* Load it back followed by EOF (a header alone is a cut stream). */
     bytes = realloc(bytes, len + 1);
     bytes[len] = VMIG_VM_EOF;
-    vmig_stream_t *r = svt_reader(bytes, len + 1);
+    vmig_stream_t *r = vt_mem_reader(bytes, len + 1);
     assert_int_equal(vmig_savevm_load_header(sv, r), 0);
     assert_int_equal(vmig_stream_tell(r), len);
     assert_int_equal(vmig_savevm_load_main(sv, r), 0);
@@ -26,8 +26,7 @@ static void check_header(vmig_savevm_t *sv, const char *hex)
 
 static void test_machine_none(void **state)
 {
-    vmig_savevm_t *sv = vmig_savevm_new();
-    assert_non_null(sv);
+    vmig_savevm_t *sv = svt_new(NULL);
     /* QEMU 7.2 -M none, no capabilities. */
     check_header(sv, "51 45 56 4d 00 00 00 03 07 00 00 00 04 6e 6f 6e 65");
     vmig_savevm_free(sv);
@@ -35,11 +34,10 @@ static void test_machine_none(void **state)
 
 static void test_x_ignore_shared(void **state)
 {
-    vmig_savevm_t *sv = vmig_savevm_new();
     vmig_savevm_config_t cfg;
     vmig_savevm_config_init(&cfg);
     cfg.x_ignore_shared = true;
-    assert_int_equal(vmig_savevm_set_config(sv, &cfg), 0);
+    vmig_savevm_t *sv = svt_new(&cfg);
     /* 07 00000004 "none" 05 1a "configuration/capabilities" 00000001 00000001
      * 0f "x-ignore-shared" */
     check_header(sv, "5145564d 00000003 07 00000004 6e6f6e65"
@@ -50,7 +48,6 @@ static void test_x_ignore_shared(void **state)
 
 static void test_page_bits_and_uuid(void **state)
 {
-    vmig_savevm_t *sv = vmig_savevm_new();
     vmig_savevm_config_t cfg;
     vmig_savevm_config_init(&cfg);
     cfg.machine = "virt";
@@ -60,7 +57,7 @@ static void test_page_bits_and_uuid(void **state)
     cfg.uuid_set = true;
     for (int i = 0; i < 16; i++)
         cfg.uuid[i] = (uint8_t)(0xa0 + i);
-    assert_int_equal(vmig_savevm_set_config(sv, &cfg), 0);
+    vmig_savevm_t *sv = svt_new(&cfg);
     check_header(sv, "5145564d 00000003 07 00000004 76697274"
                      /* 05 1e "configuration/target-page-bits" v1, 16 */
                      "05 1e 636f6e66696775726174696f6e2f7461726765742d706167652d62697473"
@@ -73,11 +70,10 @@ static void test_page_bits_and_uuid(void **state)
 
 static void test_no_configuration(void **state)
 {
-    vmig_savevm_t *sv = vmig_savevm_new();
     vmig_savevm_config_t cfg;
     vmig_savevm_config_init(&cfg);
     cfg.send_configuration = false; /* pc <= 2.8 era machine types */
-    assert_int_equal(vmig_savevm_set_config(sv, &cfg), 0);
+    vmig_savevm_t *sv = svt_new(&cfg);
     check_header(sv, "5145564d 00000003");
     vmig_savevm_free(sv);
 }

@@ -55,8 +55,7 @@ typedef struct fixture {
 
 static int setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof(*f));
-    f->sv = vmig_savevm_new();
+    fixture_t *f = svt_fixture_new(sizeof(*f));
     f->a = (iter_t){.rounds_left = 2, .active = true};
     f->b = (iter_t){.rounds_left = 1, .active = true};
     assert_int_equal(vmig_savevm_register_handler(f->sv, "a", 0, 1, 0, &ops, &f->a), 0);
@@ -65,18 +64,10 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    vmig_savevm_free(f->sv);
-    free(f);
-    return 0;
-}
-
 static void test_serialized(void **state)
 {
     fixture_t *f = *state;
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     /* a is not done after its first PART: b must wait. */
     assert_int_equal(vmig_savevm_iterate(f->sv, w, false), 0);
     assert_int_equal(f->a.calls, 1);
@@ -85,12 +76,8 @@ static void test_serialized(void **state)
     assert_int_equal(vmig_savevm_iterate(f->sv, w, false), 1);
     assert_int_equal(f->a.calls, 2);
     assert_int_equal(f->b.calls, 1);
-    size_t len;
-    uint8_t *b = svt_bytes(w, &len);
-    svt_assert_hex(b, len,
-                   "02 00000000 11 7e 00000000"
-                   "02 00000000 11 7e 00000000 02 00000001 11 7e 00000001");
-    free(b);
+    svt_assert_written(w, "02 00000000 11 7e 00000000"
+                          "02 00000000 11 7e 00000000 02 00000001 11 7e 00000001");
     vmig_stream_free(w);
 }
 
@@ -98,7 +85,7 @@ static void test_rate_limit_stops_round(void **state)
 {
     fixture_t *f = *state;
     f->a.rounds_left = 0;
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     /* 100 B/s: 10 bytes per window; a's PART (10 bytes) fills it. */
     vmig_stream_set_rate_limit(w, 100);
     vmig_stream_put_buffer(w, "0123456789x", 11);
@@ -107,16 +94,15 @@ static void test_rate_limit_stops_round(void **state)
     assert_int_equal(f->a.calls, 0);
     assert_int_equal(f->b.calls, 0);
     size_t len;
-    uint8_t *b = svt_bytes(w, &len);
+    vt_written(w, &len);
     assert_int_equal(len, 11); /* no PART header was written */
-    free(b);
     vmig_stream_free(w);
 }
 
 static void test_inactive_and_postcopy(void **state)
 {
     fixture_t *f = *state;
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     f->a.active = false;
     assert_int_equal(vmig_savevm_iterate(f->sv, w, false), 1);
     assert_int_equal(f->a.calls, 0);
@@ -134,7 +120,7 @@ static void test_inactive_and_postcopy(void **state)
 static void test_error(void **state)
 {
     fixture_t *f = *state;
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     f->a.fail = -ENOSPC;
     assert_int_equal(vmig_savevm_iterate(f->sv, w, false), -ENOSPC);
     assert_int_equal(vmig_stream_error(w), -ENOSPC);
@@ -166,11 +152,11 @@ static void test_pending(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_serialized, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rate_limit_stops_round, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_inactive_and_postcopy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serialized, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_rate_limit_stops_round, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_inactive_and_postcopy, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_error, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pending, setup, svt_fixture_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

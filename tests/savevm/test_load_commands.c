@@ -3,8 +3,6 @@
  * go through hooks, PACKAGED sub-streams load with the same loop. */
 #include "savevm_test.h"
 
-#define HDR "5145564d 00000003 07 00000004 6e6f6e65 "
-
 typedef struct hooks_state {
     int rp_opens;       /* open_return_path calls */
     uint32_t pongs[4];  /* values answered */
@@ -55,18 +53,9 @@ typedef struct fixture {
 
 static int setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof(*f));
-    f->sv = vmig_savevm_new();
+    fixture_t *f = svt_fixture_new(sizeof(*f));
     assert_int_equal(vmig_savevm_register_handler(f->sv, "ram", 0, 4, 0, &ram_ops, &f->h), 0);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    vmig_savevm_free(f->sv);
-    free(f);
     return 0;
 }
 
@@ -80,30 +69,27 @@ static void with_hooks(fixture_t *f)
 
 static void expect(fixture_t *f, const char *hex, int err, const char *msg)
 {
-    char got[VMIG_ERROR_MSG_MAX];
-    int r = svt_load_hex(f->sv, hex, got, sizeof(got));
-    assert_string_equal(got, msg);
-    assert_int_equal(r, err);
+    svt_expect_load(f->sv, hex, err, msg);
 }
 
 static void test_unknown_command(void **state)
 {
-    expect(*state, HDR "08 0000 0000 00", -EINVAL, "MIG_CMD 0x0 unknown (len 0x0)");
-    expect(*state, HDR "08 000b 0003 000000 00", -EINVAL, "MIG_CMD 0xb unknown (len 0x3)");
-    expect(*state, HDR "08 ffff 0000 00", -EINVAL, "MIG_CMD 0xffff unknown (len 0x0)");
+    expect(*state, SVT_HDR "08 0000 0000 00", -EINVAL, "MIG_CMD 0x0 unknown (len 0x0)");
+    expect(*state, SVT_HDR "08 000b 0003 000000 00", -EINVAL, "MIG_CMD 0xb unknown (len 0x3)");
+    expect(*state, SVT_HDR "08 ffff 0000 00", -EINVAL, "MIG_CMD 0xffff unknown (len 0x0)");
 }
 
 static void test_bad_length(void **state)
 {
-    expect(*state, HDR "08 0002 0005 0000000100 00", -ERANGE,
+    expect(*state, SVT_HDR "08 0002 0005 0000000100 00", -ERANGE,
            "PING received with bad length - expecting 4, got 5");
-    expect(*state, HDR "08 0001 0001 00 00", -ERANGE,
+    expect(*state, SVT_HDR "08 0001 0001 00 00", -ERANGE,
            "OPEN_RETURN_PATH received with bad length - expecting 0, got 1");
-    expect(*state, HDR "08 0007 0003 000000 00", -ERANGE,
+    expect(*state, SVT_HDR "08 0007 0003 000000 00", -ERANGE,
            "PACKAGED received with bad length - expecting 4, got 3");
-    expect(*state, HDR "08 0004 0001 00 00", -ERANGE,
+    expect(*state, SVT_HDR "08 0004 0001 00 00", -ERANGE,
            "POSTCOPY_LISTEN received with bad length - expecting 0, got 1");
-    expect(*state, HDR "08 0003 0008 0000000000001000 00", -EINVAL,
+    expect(*state, SVT_HDR "08 0003 0008 0000000000001000 00", -EINVAL,
            "CMD_POSTCOPY_ADVISE invalid length (8)");
 }
 
@@ -111,13 +97,13 @@ static void test_return_path(void **state)
 {
     fixture_t *f = *state;
     /* No hooks: a stream that cannot have a return path (a file). */
-    expect(f, HDR "08 0001 0000 00", -ENOTSUP, "CMD_OPEN_RETURN_PATH failed");
-    expect(f, HDR "08 0002 0004 00000001 00", -EINVAL,
+    expect(f, SVT_HDR "08 0001 0000 00", -ENOTSUP, "CMD_OPEN_RETURN_PATH failed");
+    expect(f, SVT_HDR "08 0002 0004 00000001 00", -EINVAL,
            "CMD_PING (0x1) received with no return path");
     with_hooks(f);
-    expect(f, HDR "08 0002 0004 00000001 00", -EINVAL,
+    expect(f, SVT_HDR "08 0002 0004 00000001 00", -EINVAL,
            "CMD_PING (0x1) received with no return path");
-    expect(f, HDR "08 0001 0000 08 0002 0004 00000001 08 0002 0004 000000ff 00", 0, "");
+    expect(f, SVT_HDR "08 0001 0000 08 0002 0004 00000001 08 0002 0004 000000ff 00", 0, "");
     assert_int_equal(f->h.rp_opens, 1);
     assert_int_equal(f->h.npongs, 2);
     assert_int_equal(f->h.pongs[0], 1);
@@ -128,17 +114,17 @@ static void test_job_commands(void **state)
 {
     fixture_t *f = *state;
     /* Postcopy and COLO are refused cleanly while nobody handles them. */
-    expect(f, HDR "08 0003 0010 0000000000001000 0000000000001000 00", -ENOTSUP,
+    expect(f, SVT_HDR "08 0003 0010 0000000000001000 0000000000001000 00", -ENOTSUP,
            "POSTCOPY_ADVISE received but not supported here");
-    expect(f, HDR "08 0008 0000 00", -ENOTSUP, "ENABLE_COLO received but not supported here");
+    expect(f, SVT_HDR "08 0008 0000 00", -ENOTSUP, "ENABLE_COLO received but not supported here");
     with_hooks(f);
     /* ADVISE goes to the job with its data; RUN ends the loop. */
-    expect(f, HDR "08 0003 0010 0000000000001000 0000000000001000 08 0005 0000", 1, "");
+    expect(f, SVT_HDR "08 0003 0010 0000000000001000 0000000000001000 08 0005 0000", 1, "");
     assert_int_equal(f->h.ncmds, 2);
     assert_int_equal(f->h.cmds[0], VMIG_CMD_POSTCOPY_ADVISE);
     assert_int_equal(f->h.lens[0], 16);
     assert_int_equal(f->h.cmds[1], VMIG_CMD_POSTCOPY_RUN);
-    expect(f, HDR "08 0008 0000 00", -EPERM, "ENABLE_COLO failed: COLO is off");
+    expect(f, SVT_HDR "08 0008 0000 00", -EPERM, "ENABLE_COLO failed: COLO is off");
 }
 
 static void test_packaged(void **state)
@@ -146,7 +132,7 @@ static void test_packaged(void **state)
     fixture_t *f = *state;
     with_hooks(f);
     /* A package: START ram, PING 3; then EOF on the main stream. */
-    expect(f, HDR "08 0001 0000 08 0007 0004 00000020"
+    expect(f, SVT_HDR "08 0001 0000 08 0007 0004 00000020"
               "01 00000000 03 72616d 00000000 00000004 aa 7e 00000000"
               "08 0002 0004 00000003"
               "00",
@@ -154,32 +140,32 @@ static void test_packaged(void **state)
     assert_int_equal(f->h.ram_loads, 1);
     assert_int_equal(f->h.pongs[0], 3);
     /* RUN inside the package ends both loops. */
-    expect(f, HDR "08 0007 0004 00000005 08 0005 0000", 1, "");
+    expect(f, SVT_HDR "08 0007 0004 00000005 08 0005 0000", 1, "");
     /* An empty package is fine. */
-    expect(f, HDR "08 0007 0004 00000000 00", 0, "");
+    expect(f, SVT_HDR "08 0007 0004 00000000 00", 0, "");
 }
 
 static void test_packaged_errors(void **state)
 {
     fixture_t *f = *state;
-    expect(f, HDR "08 0007 0004 01000001", -EINVAL, "Unreasonably large packaged state: 16777217");
-    expect(f, HDR "08 0007 0004 00000001 09 00", -EINVAL,
+    expect(f, SVT_HDR "08 0007 0004 01000001", -EINVAL, "Unreasonably large packaged state: 16777217");
+    expect(f, SVT_HDR "08 0007 0004 00000001 09 00", -EINVAL,
            "in packaged state: Unknown savevm section type 9");
-    expect(f, HDR "08 0007 0004 0000000a 08 0007 0004 00000001 00 00", -EINVAL,
+    expect(f, SVT_HDR "08 0007 0004 0000000a 08 0007 0004 00000001 00 00", -EINVAL,
            "in packaged state: Packaged state inside packaged state");
     /* The package is longer than what is left of the stream. */
-    expect(f, HDR "08 0007 0004 00000010 0000", -EIO, "stream truncated at byte offset 28");
+    expect(f, SVT_HDR "08 0007 0004 00000010 0000", -EIO, "stream truncated at byte offset 28");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_unknown_command, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_length, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_return_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_job_commands, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_packaged, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_packaged_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_command, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_bad_length, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_return_path, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_job_commands, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_packaged, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_packaged_errors, setup, svt_fixture_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

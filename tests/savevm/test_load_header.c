@@ -7,21 +7,16 @@
 
 static void expect(vmig_savevm_t *sv, const char *hex, int err, const char *msg)
 {
-    char got[VMIG_ERROR_MSG_MAX];
-    int r = svt_load_hex(sv, hex, got, sizeof(got));
-    assert_int_equal(r, err);
-    assert_string_equal(got, msg);
+    svt_expect_load(sv, hex, err, msg);
 }
 
 static vmig_savevm_t *with_config(void (*edit)(vmig_savevm_config_t *))
 {
-    vmig_savevm_t *sv = vmig_savevm_new();
     vmig_savevm_config_t cfg;
     vmig_savevm_config_init(&cfg);
     if (edit)
         edit(&cfg);
-    assert_int_equal(vmig_savevm_set_config(sv, &cfg), 0);
-    return sv;
+    return svt_new(&cfg);
 }
 
 static void test_magic_and_version(void **state)

@@ -3,7 +3,6 @@
  * PART/END with an unknown id, footers, and a handler's own load error. */
 #include "savevm_test.h"
 
-#define HDR "5145564d 00000003 07 00000004 6e6f6e65 "
 #define RAM_START(id) "01 " id " 03 72616d 00000000 00000004 "
 
 typedef struct ram_in {
@@ -35,8 +34,7 @@ typedef struct fixture {
 
 static int setup(void **state)
 {
-    fixture_t *f = calloc(1, sizeof(*f));
-    f->sv = vmig_savevm_new();
+    fixture_t *f = svt_fixture_new(sizeof(*f));
     assert_int_equal(vmig_savevm_register_handler(f->sv, "p0", 0, 1, 0, &ram_ops, &f->ram), 0);
     assert_int_equal(vmig_savevm_register_handler(f->sv, "p1", 0, 1, 0, &ram_ops, &f->ram), 1);
     assert_int_equal(vmig_savevm_register_handler(f->sv, "ram", 0, 4, 0, &ram_ops, &f->ram), 2);
@@ -46,27 +44,16 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    vmig_savevm_free(f->sv);
-    free(f);
-    return 0;
-}
-
 static void expect(fixture_t *f, const char *hex, int err, const char *msg)
 {
-    char got[VMIG_ERROR_MSG_MAX];
-    int r = svt_load_hex(f->sv, hex, got, sizeof(got));
-    assert_string_equal(got, msg);
-    assert_int_equal(r, err);
+    svt_expect_load(f->sv, hex, err, msg);
 }
 
 static void test_good(void **state)
 {
     fixture_t *f = *state;
     /* The stream's section id is what PART / END refer to, not the local one. */
-    expect(f, HDR RAM_START("00000009") "aa 7e 00000009 02 00000009 aa 7e 00000009"
+    expect(f, SVT_HDR RAM_START("00000009") "aa 7e 00000009 02 00000009 aa 7e 00000009"
               "03 00000009 aa 7e 00000009 00",
            0, "");
     assert_int_equal(f->ram.n, 3);
@@ -77,53 +64,53 @@ static void test_good(void **state)
 
 static void test_unknown_type(void **state)
 {
-    expect(*state, HDR "09", -EINVAL, "Unknown savevm section type 9");
-    expect(*state, HDR "7e 00000000", -EINVAL, "Unknown savevm section type 126");
+    expect(*state, SVT_HDR "09", -EINVAL, "Unknown savevm section type 9");
+    expect(*state, SVT_HDR "7e 00000000", -EINVAL, "Unknown savevm section type 126");
 }
 
 static void test_unknown_section_or_instance(void **state)
 {
-    expect(*state, HDR "04 00000000 03 666f6f 00000000 00000001", -EINVAL,
+    expect(*state, SVT_HDR "04 00000000 03 666f6f 00000000 00000001", -EINVAL,
            "Unknown savevm section or instance 'foo' 0. Make sure that your current VM setup "
            "matches your saved VM setup, including any hotplugged devices");
-    expect(*state, HDR "01 00000002 03 72616d 00000001 00000004", -EINVAL,
+    expect(*state, SVT_HDR "01 00000002 03 72616d 00000001 00000004", -EINVAL,
            "Unknown savevm section or instance 'ram' 1. Make sure that your current VM setup "
            "matches your saved VM setup, including any hotplugged devices");
     /* "ram\0" is not "ram". */
-    expect(*state, HDR "01 00000002 04 72616d00 00000000 00000004", -EINVAL,
+    expect(*state, SVT_HDR "01 00000002 04 72616d00 00000000 00000004", -EINVAL,
            "Unknown savevm section or instance 'ram' 0. Make sure that your current VM setup "
            "matches your saved VM setup, including any hotplugged devices");
 }
 
 static void test_version_too_new(void **state)
 {
-    expect(*state, HDR "01 00000002 03 72616d 00000000 00000005", -EINVAL,
+    expect(*state, SVT_HDR "01 00000002 03 72616d 00000000 00000005", -EINVAL,
            "savevm: unsupported version 5 for 'ram' v4");
-    expect(*state, HDR "01 00000002 03 72616d 00000000 80000000", -EINVAL,
+    expect(*state, SVT_HDR "01 00000002 03 72616d 00000000 80000000", -EINVAL,
            "savevm: unsupported version -2147483648 for 'ram' v4");
 }
 
 static void test_part_end_unknown_id(void **state)
 {
-    expect(*state, HDR "02 00000007", -EINVAL, "Unknown savevm section 7");
+    expect(*state, SVT_HDR "02 00000007", -EINVAL, "Unknown savevm section 7");
     /* The local id means nothing before a START gave the stream's id. */
-    expect(*state, HDR "03 00000002", -EINVAL, "Unknown savevm section 2");
-    expect(*state, HDR RAM_START("00000002") "aa 7e 00000002 02 00000003", -EINVAL,
+    expect(*state, SVT_HDR "03 00000002", -EINVAL, "Unknown savevm section 2");
+    expect(*state, SVT_HDR RAM_START("00000002") "aa 7e 00000002 02 00000003", -EINVAL,
            "Unknown savevm section 3");
 }
 
 static void test_footers(void **state)
 {
-    expect(*state, HDR RAM_START("00000002") "aa 00", -EINVAL, "Missing section footer for ram");
-    expect(*state, HDR RAM_START("00000002") "aa 7e 00000003", -EINVAL,
+    expect(*state, SVT_HDR RAM_START("00000002") "aa 00", -EINVAL, "Missing section footer for ram");
+    expect(*state, SVT_HDR RAM_START("00000002") "aa 7e 00000003", -EINVAL,
            "Mismatched section id in footer for ram - read 0x3 expected 0x2");
-    expect(*state, HDR RAM_START("00000002") "aa 7e 00000002 02 00000002 aa 7e 00000004", -EINVAL,
+    expect(*state, SVT_HDR RAM_START("00000002") "aa 7e 00000002 02 00000002 aa 7e 00000004", -EINVAL,
            "Mismatched section id in footer for ram - read 0x4 expected 0x2");
     /* A whole subsection header where the footer belongs is still a
      * missing footer; one cut by the end of the stream is a truncation. */
-    expect(*state, HDR RAM_START("00000002") "aa 05 03 616263 00000001", -EINVAL,
+    expect(*state, SVT_HDR RAM_START("00000002") "aa 05 03 616263 00000001", -EINVAL,
            "Missing section footer for ram");
-    expect(*state, HDR RAM_START("00000002") "aa 05 03 6162", -EIO,
+    expect(*state, SVT_HDR RAM_START("00000002") "aa 05 03 6162", -EIO,
            "stream truncated at byte offset 39");
 }
 
@@ -133,16 +120,16 @@ static void test_footers_off(void **state)
     vmig_savevm_config_t cfg = *vmig_savevm_config(f->sv);
     cfg.send_section_footer = false;
     assert_int_equal(vmig_savevm_set_config(f->sv, &cfg), 0);
-    expect(f, HDR RAM_START("00000002") "aa 02 00000002 aa 00", 0, "");
+    expect(f, SVT_HDR RAM_START("00000002") "aa 02 00000002 aa 00", 0, "");
 }
 
 static void test_body_errors(void **state)
 {
-    expect(*state, HDR RAM_START("00000002") "12", -EINVAL,
+    expect(*state, SVT_HDR RAM_START("00000002") "12", -EINVAL,
            "error while loading state for instance 0x0 of device 'ram': bad ram byte 0x12");
-    expect(*state, HDR RAM_START("00000002") "aa 7e 00000002 02 00000002 13", -EINVAL,
+    expect(*state, SVT_HDR RAM_START("00000002") "aa 7e 00000002 02 00000002 13", -EINVAL,
            "error while loading state section id 2(ram): bad ram byte 0x13");
-    expect(*state, HDR "04 00000003 04 6d757465 00000000 00000001", -ENOTSUP,
+    expect(*state, SVT_HDR "04 00000003 04 6d757465 00000000 00000001", -ENOTSUP,
            "error while loading state for instance 0x0 of device 'mute': 'mute' cannot load "
            "sections");
 }
@@ -150,14 +137,14 @@ static void test_body_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_good, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_type, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_section_or_instance, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_version_too_new, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_part_end_unknown_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_footers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_footers_off, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_body_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_good, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_unknown_type, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_unknown_section_or_instance, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_version_too_new, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_part_end_unknown_id, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_footers, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_footers_off, setup, svt_fixture_free),
+        cmocka_unit_test_setup_teardown(test_body_errors, setup, svt_fixture_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,11 +13,10 @@ static const vmig_savevm_ops_t setup_ops = {.save_setup = setup_one};
 
 static void test_section_ids_and_order(void **state)
 {
-    vmig_savevm_t *sv = vmig_savevm_new();
     vmig_savevm_config_t cfg;
     vmig_savevm_config_init(&cfg);
     cfg.send_section_footer = false; /* keep the expected bytes short */
-    assert_int_equal(vmig_savevm_set_config(sv, &cfg), 0);
+    vmig_savevm_t *sv = svt_new(&cfg);
 
     assert_int_equal(vmig_savevm_register_handler(sv, "a", 0, 1, VMIG_SAVEVM_PRI_DEFAULT,
                                                   &setup_ops, (void *)0xa),
@@ -36,18 +35,14 @@ static void test_section_ids_and_order(void **state)
                      4);
     assert_int_equal(vmig_savevm_count(sv), 5);
 
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     assert_int_equal(vmig_savevm_setup(sv, w), 0);
-    size_t len;
-    uint8_t *b = svt_bytes(w, &len);
     /* d (GICV3), b and e (PCI_BUS, registration order), a and c (DEFAULT). */
-    svt_assert_hex(b, len,
-                   "01 00000003 01 64 00000000 00000001 0d"
-                   "01 00000001 01 62 00000000 00000001 0b"
-                   "01 00000004 01 65 00000000 00000001 0e"
-                   "01 00000000 01 61 00000000 00000001 0a"
-                   "01 00000002 01 63 00000000 00000001 0c");
-    free(b);
+    svt_assert_written(w, "01 00000003 01 64 00000000 00000001 0d"
+                          "01 00000001 01 62 00000000 00000001 0b"
+                          "01 00000004 01 65 00000000 00000001 0e"
+                          "01 00000000 01 61 00000000 00000001 0a"
+                          "01 00000002 01 63 00000000 00000001 0c");
     vmig_stream_free(w);
 
     /* Ids are never reused after an unregistration. */

@@ -188,7 +188,7 @@ static void test_roundtrip(void **state)
     src.timers = (timers_t){.ticks = 123456789, .clock = -987654321};
 
     /* The source: header, setup, iterate while anything is pending, complete. */
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     assert_int_equal(vmig_savevm_write_header(src.sv, w), 0);
     assert_int_equal(vmig_savevm_setup(src.sv, w), 0);
     int rounds = 0;
@@ -204,12 +204,12 @@ static void test_roundtrip(void **state)
     assert_int_equal(vmig_savevm_complete_precopy(src.sv, w), 0);
     vmig_savevm_save_cleanup(src.sv);
     size_t len;
-    uint8_t *bytes = svt_bytes(w, &len);
+    uint8_t *bytes = vt_written_copy(w, &len);
     vmig_stream_free(w);
 
     /* The destination. */
     dst.ser[0].t.expire_ns = 42;
-    vmig_stream_t *r = svt_reader(bytes, len);
+    vmig_stream_t *r = vt_mem_reader(bytes, len);
     int rc = vmig_savevm_load(dst.sv, r);
     if (rc != 0)
         fail_msg("load: %d %s", rc, vmig_stream_error_msg(r));

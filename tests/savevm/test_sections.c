@@ -35,11 +35,10 @@ static const vmig_savevm_ops_t nothing_ops = {0};
 /* timer-like placeholders take ids 0 and 1, so ram gets 2 as in QEMU. */
 static vmig_savevm_t *make(bool footers)
 {
-    vmig_savevm_t *sv = vmig_savevm_new();
     vmig_savevm_config_t cfg;
     vmig_savevm_config_init(&cfg);
     cfg.send_section_footer = footers;
-    assert_int_equal(vmig_savevm_set_config(sv, &cfg), 0);
+    vmig_savevm_t *sv = svt_new(&cfg);
     assert_int_equal(vmig_savevm_register_handler(sv, "p0", 0, 1, 0, &nothing_ops, NULL), 0);
     assert_int_equal(vmig_savevm_register_handler(sv, "p1", 0, 1, 0, &nothing_ops, NULL), 1);
     assert_int_equal(vmig_savevm_register_handler(sv, "ram", 0, 4, 0, &ram_ops, NULL), 2);
@@ -47,15 +46,20 @@ static vmig_savevm_t *make(bool footers)
     return sv;
 }
 
-static void test_phases_with_footers(void **state)
+/* Setup, one iterate round (which finishes ram), the precopy completion. */
+static vmig_stream_t *save_phases(vmig_savevm_t *sv)
 {
-    vmig_savevm_t *sv = make(true);
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     assert_int_equal(vmig_savevm_setup(sv, w), 0);
     assert_int_equal(vmig_savevm_iterate(sv, w, false), 1);
     assert_int_equal(vmig_savevm_complete_precopy(sv, w), 0);
-    size_t len;
-    uint8_t *b = svt_bytes(w, &len);
+    return w;
+}
+
+static void test_phases_with_footers(void **state)
+{
+    vmig_savevm_t *sv = make(true);
+    vmig_stream_t *w = save_phases(sv);
     const char *json = "{\"page_size\": 4096, \"devices\": [{\"name\": \"slirp\", \"instance_id\": 0, "
                        "\"size\": 3, \"fields\": [{\"name\": \"data\", \"size\": 3, \"type\": "
                        "\"buffer\"}]}]}";
@@ -69,13 +73,10 @@ static void test_phases_with_footers(void **state)
                      "03 00000002 cc 7e 00000002"
                      /* FULL id=3 "slirp" instance 0 version 4 */
                      "04 00000003 05 736c697270 00000000 00000004 010203 7e 00000003"
-                     /* EOF, then 06 be32 length JSON */
-                     "00 06 %08zx",
-                     strlen(json));
-    for (const char *p = json; *p; p++)
-        n += snprintf(hex + n, sizeof(hex) - (size_t)n, "%02x", (unsigned char)*p);
-    svt_assert_hex(b, len, hex);
-    free(b);
+                     /* EOF, then the vmdesc trailer */
+                     "00");
+    svt_hex_vmdesc(hex, sizeof(hex), n, json);
+    svt_assert_written(w, hex);
     vmig_stream_free(w);
     vmig_savevm_free(sv);
 }
@@ -86,19 +87,12 @@ static void test_phases_without_footers(void **state)
     vmig_savevm_config_t cfg = *vmig_savevm_config(sv);
     cfg.suppress_vmdesc = true;
     assert_int_equal(vmig_savevm_set_config(sv, &cfg), 0);
-    vmig_stream_t *w = svt_writer();
-    assert_int_equal(vmig_savevm_setup(sv, w), 0);
-    assert_int_equal(vmig_savevm_iterate(sv, w, false), 1);
-    assert_int_equal(vmig_savevm_complete_precopy(sv, w), 0);
-    size_t len;
-    uint8_t *b = svt_bytes(w, &len);
-    svt_assert_hex(b, len,
-                   "01 00000002 03 72616d 00000000 00000004 aa"
-                   "02 00000002 bb"
-                   "03 00000002 cc"
-                   "04 00000003 05 736c697270 00000000 00000004 010203"
-                   "00");
-    free(b);
+    vmig_stream_t *w = save_phases(sv);
+    svt_assert_written(w, "01 00000002 03 72616d 00000000 00000004 aa"
+                          "02 00000002 bb"
+                          "03 00000002 cc"
+                          "04 00000003 05 736c697270 00000000 00000004 010203"
+                          "00");
     vmig_stream_free(w);
     vmig_savevm_free(sv);
 }
@@ -106,15 +100,12 @@ static void test_phases_without_footers(void **state)
 static void test_postcopy_completion(void **state)
 {
     vmig_savevm_t *sv = make(true);
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     /* ram has no has_postcopy hook: its END goes out with the precopy part,
      * and the postcopy completion only adds EOF. */
     assert_int_equal(vmig_savevm_complete_iterable(sv, w, true), 0);
     assert_int_equal(vmig_savevm_complete_postcopy(sv, w), 0);
-    size_t len;
-    uint8_t *b = svt_bytes(w, &len);
-    svt_assert_hex(b, len, "03 00000002 cc 7e 00000002 00");
-    free(b);
+    svt_assert_written(w, "03 00000002 cc 7e 00000002 00");
     vmig_stream_free(w);
     vmig_savevm_free(sv);
 }

@@ -90,12 +90,11 @@ static const vmig_vmsd_t timer_vmsd = {
 
 static vmig_savevm_t *make(src_state_t *d)
 {
-    vmig_savevm_t *sv = vmig_savevm_new();
     /* A configuration subsection, so cuts land inside one too. */
     vmig_savevm_config_t cfg;
     vmig_savevm_config_init(&cfg);
     cfg.x_ignore_shared = true;
-    assert_int_equal(vmig_savevm_set_config(sv, &cfg), 0);
+    vmig_savevm_t *sv = svt_new(&cfg);
     assert_int_equal(vmig_savevm_register_handler(sv, "ram", 0, 4, 0, &ram_ops, d), 0);
     assert_int_equal(vmig_savevm_register_handler(sv, "slirp", 0, 1, 0, &legacy_ops, d), 1);
     assert_int_equal(vmig_savevm_register_handler(sv, "slirp", 1, 1, 0, &legacy_ops, d), 2);
@@ -114,7 +113,7 @@ static void every_prefix(bool rp)
 {
     src_state_t d = {.rounds = 3, .timers = {.ticks = -5, .size = 6, .buf = "abcde"}};
     vmig_savevm_t *sv = make(&d);
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     assert_int_equal(vmig_savevm_write_header(sv, w), 0);
     if (rp)
         assert_int_equal(vmig_savevm_send_open_return_path(w), 0);
@@ -123,14 +122,14 @@ static void every_prefix(bool rp)
         ;
     assert_int_equal(vmig_savevm_complete_precopy(sv, w), 0);
     size_t len;
-    uint8_t *bytes = svt_bytes(w, &len);
+    uint8_t *bytes = vt_written_copy(w, &len);
     vmig_stream_free(w);
 
     vmig_savevm_load_hooks_t hooks = {.open_return_path = open_rp};
     vmig_savevm_set_load_hooks(sv, &hooks);
     size_t ok = 0;
     for (size_t cut = 0; cut <= len; cut++) {
-        vmig_stream_t *r = svt_reader(bytes, cut);
+        vmig_stream_t *r = vt_mem_reader(bytes, cut);
         int rc = vmig_savevm_load(sv, r);
         char want[64];
         snprintf(want, sizeof(want), "stream truncated at byte offset %zu", cut);

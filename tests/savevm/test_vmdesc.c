@@ -78,10 +78,10 @@ static void test_machine_none_vmdesc(void **state)
     assert_int_equal(vmig_savevm_register_vmsd(sv, "quiet", 0, &quiet_vmsd, &gs), 3);
     assert_int_equal(vmig_savevm_register_vmsd(sv, "globalstate", 0, &gs_vmsd, &gs), 4);
 
-    vmig_stream_t *w = svt_writer();
+    vmig_stream_t *w = vt_mem_writer();
     assert_int_equal(vmig_savevm_complete_precopy(sv, w), 0);
     size_t len;
-    uint8_t *b = svt_bytes(w, &len);
+    uint8_t *b = vt_written_copy(w, &len);
     vmig_stream_free(w);
 
     char hex[4096];
@@ -96,11 +96,9 @@ static void test_machine_none_vmdesc(void **state)
                      "0000000a 7072656c61756e636800");
     for (int i = 0; i < 90; i++)
         n += snprintf(hex + n, sizeof(hex) - (size_t)n, "00");
-    n += snprintf(hex + n, sizeof(hex) - (size_t)n, "7e 00000004 00 06 %08zx",
-                  strlen(expected_json));
-    for (const char *p = expected_json; *p; p++)
-        n += snprintf(hex + n, sizeof(hex) - (size_t)n, "%02x", (unsigned char)*p);
-    svt_assert_hex(b, len, hex);
+    n += snprintf(hex + n, sizeof(hex) - (size_t)n, "7e 00000004 00");
+    svt_hex_vmdesc(hex, sizeof(hex), n, expected_json);
+    vt_assert_hex(b, len, hex);
 
     /* The text itself, for a readable failure. */
     size_t json_at = len - strlen(expected_json);
@@ -115,11 +113,10 @@ static void test_vmdesc_text(void **state)
 {
     /* Non-ASCII is escaped as \uXXXX (upper case, like QEMU), "/" is not;
      * keys keep insertion order. */
-    vmig_savevm_t *sv = vmig_savevm_new();
     vmig_savevm_config_t cfg;
     vmig_savevm_config_init(&cfg);
     cfg.target_page_bits = 16;
-    assert_int_equal(vmig_savevm_set_config(sv, &cfg), 0);
+    vmig_savevm_t *sv = svt_new(&cfg);
     json_t *devices = json_array();
     json_array_append_new(devices, json_pack("{s:s}", "name", "d\xc3\xa9v/\"x\""));
     json_t *vmdesc = vmig_savevm_vmdesc_new(sv, devices);

@@ -1,19 +1,19 @@
 /* test_counted_string.c — u8-length strings: exact bytes, 255 bytes accepted,
  * 256 bytes rejected with a sticky error, round trip into out[256]. */
-#include "stream_test.h"
+#include "vmig_test.h"
 
 static void test_put_get(void **state)
 {
-    vmig_stream_t *s = test_writer();
+    vmig_stream_t *s = vt_mem_writer();
     vmig_stream_put_counted_string(s, "ram");
     vmig_stream_put_counted_string(s, "");
     size_t len;
-    const uint8_t *p = test_written(s, &len);
+    const uint8_t *p = vt_written(s, &len);
     static const uint8_t expect[] = {3, 'r', 'a', 'm', 0};
     assert_int_equal(len, sizeof(expect));
     assert_memory_equal(p, expect, sizeof(expect));
 
-    vmig_stream_t *r = test_reader(p, len);
+    vmig_stream_t *r = vt_mem_reader(p, len);
     char out[256];
     assert_int_equal(vmig_stream_get_counted_string(r, out), 3);
     assert_string_equal(out, "ram");
@@ -28,15 +28,15 @@ static void test_255_ok_256_rejected(void **state)
     char str[257];
     memset(str, 'a', 255);
     str[255] = '\0';
-    vmig_stream_t *s = test_writer();
+    vmig_stream_t *s = vt_mem_writer();
     vmig_stream_put_counted_string(s, str);
     assert_int_equal(vmig_stream_error(s), 0);
     size_t len;
-    const uint8_t *p = test_written(s, &len);
+    const uint8_t *p = vt_written(s, &len);
     assert_int_equal(len, 256);
     assert_int_equal(p[0], 255);
 
-    vmig_stream_t *r = test_reader(p, len);
+    vmig_stream_t *r = vt_mem_reader(p, len);
     char out[256];
     assert_int_equal(vmig_stream_get_counted_string(r, out), 255);
     assert_int_equal(strlen(out), 255);
@@ -59,7 +59,7 @@ static void test_255_ok_256_rejected(void **state)
 static void test_truncated(void **state)
 {
     static const uint8_t in[] = {5, 'a', 'b'};
-    vmig_stream_t *r = test_reader(in, sizeof(in));
+    vmig_stream_t *r = vt_mem_reader(in, sizeof(in));
     char out[256];
     strcpy(out, "junk");
     assert_int_equal(vmig_stream_get_counted_string(r, out), -EIO);

@@ -1,6 +1,6 @@
 /* test_large.c — blocks larger than the 32 KiB buffers go through whole, both
  * ways (a copied put of a big block and a get straight into the caller). */
-#include "stream_test.h"
+#include "vmig_test.h"
 
 #include <stdlib.h>
 
@@ -11,21 +11,21 @@ static void test_large_block(void **state)
     assert_non_null(big);
     for (size_t i = 0; i < BIG; i++)
         big[i] = (uint8_t)(i * 131 + i / 977);
-    vmig_stream_t *w = test_writer();
+    vmig_stream_t *w = vt_mem_writer();
     vmig_stream_put_be16(w, 0xabcd);
     vmig_stream_put_buffer(w, big, BIG);
     /* The caller may change its memory once put_buffer returned. */
     memset(big, 0, 10);
     vmig_stream_put_u8(w, 0x77);
     size_t len;
-    const uint8_t *p = test_written(w, &len);
+    const uint8_t *p = vt_written(w, &len);
     assert_int_equal(len, 2 + BIG + 1);
     assert_int_equal(p[0], 0xab);
     assert_int_equal(p[2], (uint8_t)(0 * 131));
     assert_int_equal(p[2 + 5], (uint8_t)(5 * 131));
     assert_int_equal(p[2 + BIG], 0x77);
 
-    vmig_stream_t *r = test_reader(p, len);
+    vmig_stream_t *r = vt_mem_reader(p, len);
     uint8_t *back = malloc(BIG);
     assert_non_null(back);
     assert_int_equal(vmig_stream_get_be16(r), 0xabcd);

@@ -1,6 +1,6 @@
 /* test_nocopy.c — zero-copy blocks go out in stream order, interleaved with
  * copied bytes, across iovec-array and buffer flushes. */
-#include "stream_test.h"
+#include "vmig_test.h"
 
 #include <stdlib.h>
 
@@ -8,7 +8,7 @@ static void test_interleaved(void **state)
 {
     static const uint8_t page_a[16] = "AAAAAAAAAAAAAAAA";
     static const uint8_t page_b[8] = "BBBBBBBB";
-    vmig_stream_t *s = test_writer();
+    vmig_stream_t *s = vt_mem_writer();
     vmig_stream_put_u8(s, 1);
     vmig_stream_put_buffer_nocopy(s, page_a, sizeof(page_a));
     vmig_stream_put_be16(s, 0x0203);
@@ -17,7 +17,7 @@ static void test_interleaved(void **state)
     vmig_stream_put_u8(s, 4);
     assert_int_equal(vmig_stream_bytes_written(s), 1 + 16 + 2 + 8 + 4 + 1);
     size_t len;
-    const uint8_t *p = test_written(s, &len);
+    const uint8_t *p = vt_written(s, &len);
     uint8_t expect[32];
     size_t n = 0;
     expect[n++] = 1;
@@ -41,7 +41,7 @@ static void test_many_pieces(void **state)
     assert_non_null(pages);
     for (size_t i = 0; i < PIECES * PAGE; i++)
         pages[i] = (uint8_t)(i * 7 + 3);
-    vmig_stream_t *s = test_writer();
+    vmig_stream_t *s = vt_mem_writer();
     for (uint32_t i = 0; i < PIECES; i++) {
         vmig_stream_put_be32(s, i);
         /* Pages are not adjacent in the order queued: every other one. */
@@ -52,7 +52,7 @@ static void test_many_pieces(void **state)
         vmig_stream_put_buffer(s, filler, sizeof(filler));
     }
     size_t len;
-    const uint8_t *p = test_written(s, &len);
+    const uint8_t *p = vt_written(s, &len);
     assert_int_equal(len, (size_t)PIECES * (4 + PAGE + 50));
     for (uint32_t i = 0; i < PIECES; i++) {
         const uint8_t *rec = p + (size_t)i * (4 + PAGE + 50);

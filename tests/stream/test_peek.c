@@ -1,13 +1,13 @@
 /* test_peek.c — peek shows the next bytes without consuming them, up to 512,
  * fewer only at the end of the stream (not an error), across buffer refills. */
-#include "stream_test.h"
+#include "vmig_test.h"
 
 #include <stdlib.h>
 
 static void test_peek_basic(void **state)
 {
     static const uint8_t in[] = {0x05, 0x0b, 'm', 'y', 'd', 'e', 'v'};
-    vmig_stream_t *s = test_reader(in, sizeof(in));
+    vmig_stream_t *s = vt_mem_reader(in, sizeof(in));
     uint8_t b[16];
     assert_int_equal(vmig_stream_peek(s, b, 2), 2);
     assert_int_equal(b[0], 0x05);
@@ -40,7 +40,7 @@ static void test_peek_across_refill(void **state)
     assert_non_null(in);
     for (size_t i = 0; i < LEN; i++)
         in[i] = (uint8_t)(i ^ (i >> 8));
-    vmig_stream_t *s = test_reader(in, LEN);
+    vmig_stream_t *s = vt_mem_reader(in, LEN);
     uint8_t b[512];
     for (size_t off = 0; off + 512 <= LEN; off += 509) {
         assert_int_equal(vmig_stream_tell(s), off);

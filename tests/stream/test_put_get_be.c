@@ -1,6 +1,6 @@
 /* test_put_get_be.c — puts produce exact big-endian bytes, and gets read the
  * same bytes back to the same values with an exact tell(). */
-#include "stream_test.h"
+#include "vmig_test.h"
 
 static const uint8_t expect[] = {
     0xa5,                                           /* u8 */
@@ -14,7 +14,7 @@ static const uint8_t expect[] = {
 
 static void test_put_exact(void **state)
 {
-    vmig_stream_t *s = test_writer();
+    vmig_stream_t *s = vt_mem_writer();
     vmig_stream_put_u8(s, 0xa5);
     vmig_stream_put_be16(s, 0x1234);
     vmig_stream_put_be32(s, 0xdeadbeef);
@@ -25,7 +25,7 @@ static void test_put_exact(void **state)
     assert_int_equal(vmig_stream_bytes_written(s), sizeof(expect));
     assert_int_equal(vmig_stream_tell(s), sizeof(expect));
     size_t len;
-    const uint8_t *p = test_written(s, &len);
+    const uint8_t *p = vt_written(s, &len);
     assert_int_equal(len, sizeof(expect));
     assert_memory_equal(p, expect, sizeof(expect));
     assert_int_equal(vmig_stream_error(s), 0);
@@ -35,7 +35,7 @@ static void test_put_exact(void **state)
 
 static void test_get_exact(void **state)
 {
-    vmig_stream_t *s = test_reader(expect, sizeof(expect));
+    vmig_stream_t *s = vt_mem_reader(expect, sizeof(expect));
     assert_int_equal(vmig_stream_tell(s), 0);
     assert_int_equal(vmig_stream_get_u8(s), 0xa5);
     assert_int_equal(vmig_stream_tell(s), 1);
@@ -59,15 +59,15 @@ static void test_get_exact(void **state)
 /* A round trip of many values crossing the 32 KiB buffer boundary. */
 static void test_roundtrip_many(void **state)
 {
-    vmig_stream_t *w = test_writer();
+    vmig_stream_t *w = vt_mem_writer();
     for (uint32_t i = 0; i < 20000; i++) {
         vmig_stream_put_be32(w, i * 2654435761u);
         vmig_stream_put_be16(w, (uint16_t)i);
     }
     size_t len;
-    const uint8_t *p = test_written(w, &len);
+    const uint8_t *p = vt_written(w, &len);
     assert_int_equal(len, 20000 * 6);
-    vmig_stream_t *r = test_reader(p, len);
+    vmig_stream_t *r = vt_mem_reader(p, len);
     for (uint32_t i = 0; i < 20000; i++) {
         assert_int_equal(vmig_stream_get_be32(r), i * 2654435761u);
         assert_int_equal(vmig_stream_get_be16(r), (uint16_t)i);

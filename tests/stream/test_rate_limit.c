@@ -1,8 +1,6 @@
 /* test_rate_limit.c — a limited writer in a coroutine sleeps on the loop until
  * each 100 ms window ends, the loop still firing timers; outside one, -EINVAL. */
-#include "stream_test.h"
-
-#include "vmig/co.h"
+#include "vmig_test.h"
 
 enum { RATE = 100000, BUDGET = RATE / 10, CHUNK = 1000 };
 
@@ -51,24 +49,19 @@ static void test_limited_writer_sleeps_on_loop(void **state)
     tick.data = &ticks;
     assert_int_equal(uv_timer_start(&tick, on_tick, 10, 10), 0);
 
-    vmig_stream_t *s = test_writer();
+    vmig_stream_t *s = vt_mem_writer();
     vmig_stream_set_rate_limit(s, RATE);
     assert_int_equal(vmig_stream_rate_limit(s), RATE);
     writer_t w = {.s = s, .tick = &tick, .ticks = &ticks};
 
     uv_update_time(&loop);
     uint64_t t0 = uv_now(&loop);
-    co_t *co = co_create(&loop, writer_body, &w);
-    assert_non_null(co);
-    co_enter(co);
+    co_t *co = vt_start(&loop, writer_body, &w);
     assert_false(co_finished(co)); /* it is asleep on the loop, not blocking it */
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_update_time(&loop);
     uint64_t elapsed = uv_now(&loop) - t0;
-    assert_true(co_finished(co));
-    int result = -1;
-    assert_int_equal(co_join(co, &result), 0);
-    assert_int_equal(result, 0);
+    assert_int_equal(vt_join(co), 0);
     assert_int_equal(w.wait_err, 0);
 
     /* Two window ends had to pass: about 200 ms. Only a loose lower bound. */
@@ -80,15 +73,14 @@ static void test_limited_writer_sleeps_on_loop(void **state)
 
     vmig_stream_free(s);
     uv_close((uv_handle_t *)&tick, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    vt_loop_done(&loop);
 }
 
 /* Accounting: only more than the budget counts as exceeded, bytes sent
  * elsewhere count too, and 0 means unlimited. */
 static void test_accounting(void **state)
 {
-    vmig_stream_t *s = test_writer();
+    vmig_stream_t *s = vt_mem_writer();
     assert_false(vmig_stream_rate_exceeded(s)); /* unlimited by default */
     vmig_stream_set_rate_limit(s, 1000000);     /* budget 100000 per window */
     /* Exactly the budget is not over it (a window rolling over meanwhile only
@@ -113,7 +105,7 @@ static void test_accounting(void **state)
  * -EINVAL instead of blocking the thread, and no sticky error is set. */
 static void test_wait_outside_coroutine(void **state)
 {
-    vmig_stream_t *s = test_writer();
+    vmig_stream_t *s = vt_mem_writer();
     vmig_stream_set_rate_limit(s, 10);
     assert_int_equal(vmig_stream_rate_wait(s), 0); /* within budget: at once */
     /* Over budget (retried in case the window rolled over meanwhile). */

@@ -1,6 +1,6 @@
 /* test_skip.c — skip discards exactly len bytes, lengths far larger than the
  * buffer included, without allocating; a skip past the end is a truncation. */
-#include "stream_test.h"
+#include "vmig_test.h"
 
 #include <stdlib.h>
 
@@ -11,7 +11,7 @@ static void test_skip_exact(void **state)
     assert_non_null(in);
     for (size_t i = 0; i < LEN; i++)
         in[i] = (uint8_t)(i * 13);
-    vmig_stream_t *s = test_reader(in, LEN);
+    vmig_stream_t *s = vt_mem_reader(in, LEN);
     assert_int_equal(vmig_stream_skip(s, 0), 0);
     assert_int_equal(vmig_stream_skip(s, 3), 0);
     assert_int_equal(vmig_stream_get_u8(s), (uint8_t)(3 * 13));
@@ -27,7 +27,7 @@ static void test_skip_exact(void **state)
 static void test_skip_past_end(void **state)
 {
     static const uint8_t in[100];
-    vmig_stream_t *s = test_reader(in, sizeof(in));
+    vmig_stream_t *s = vt_mem_reader(in, sizeof(in));
     /* A huge length (e.g. one a hostile stream announced) ends at the end. */
     assert_int_equal(vmig_stream_skip(s, UINT64_MAX), -EIO);
     assert_string_equal(vmig_stream_error_msg(s), "stream truncated at byte offset 100");

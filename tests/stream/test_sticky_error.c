@@ -1,11 +1,11 @@
 /* test_sticky_error.c — after a truncated read every call fails fast and the
  * first message (with the byte offset) is kept; misuse is refused the same way. */
-#include "stream_test.h"
+#include "vmig_test.h"
 
 static void test_truncated_then_fail_fast(void **state)
 {
     static const uint8_t in[] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66};
-    vmig_stream_t *r = test_reader(in, sizeof(in));
+    vmig_stream_t *r = vt_mem_reader(in, sizeof(in));
     assert_int_equal(vmig_stream_get_be32(r), 0x11223344);
     /* 2 bytes left, 8 needed: truncated where the stream ends, at offset 6. */
     assert_true(vmig_stream_get_be64(r) == 0);
@@ -35,7 +35,7 @@ static void test_truncated_then_fail_fast(void **state)
 static void test_first_error_wins(void **state)
 {
     static const uint8_t in[] = {1, 2, 3};
-    vmig_stream_t *r = test_reader(in, sizeof(in));
+    vmig_stream_t *r = vt_mem_reader(in, sizeof(in));
     assert_int_equal(vmig_stream_set_error(r, -EINVAL, "bad value %d", 7), -EINVAL);
     assert_int_equal(vmig_stream_get_u8(r), 0); /* data is there, but the stream is dead */
     assert_int_equal(vmig_stream_error(r), -EINVAL);
@@ -65,7 +65,7 @@ static void test_writer_channel_error(void **state)
 /* Using a writer as a reader (or the reverse) is refused, not obeyed. */
 static void test_wrong_direction(void **state)
 {
-    vmig_stream_t *w = test_writer();
+    vmig_stream_t *w = vt_mem_writer();
     vmig_stream_put_u8(w, 1);
     assert_int_equal(vmig_stream_get_u8(w), 0);
     assert_int_equal(vmig_stream_error(w), -EINVAL);
@@ -73,7 +73,7 @@ static void test_wrong_direction(void **state)
     vmig_stream_free(w);
 
     static const uint8_t in[] = {1, 2};
-    vmig_stream_t *r = test_reader(in, sizeof(in));
+    vmig_stream_t *r = vt_mem_reader(in, sizeof(in));
     vmig_stream_put_u8(r, 1);
     assert_int_equal(vmig_stream_error(r), -EINVAL);
     assert_string_equal(vmig_stream_error_msg(r), "write to a stream opened for reading");

@@ -1,6 +1,6 @@
 /* test_truncation.c — every prefix of a small stream: reads that fit succeed, the
  * first that does not fails with -EIO at the offset where the prefix ends. */
-#include "stream_test.h"
+#include "vmig_test.h"
 
 #include <stdio.h>
 
@@ -16,43 +16,28 @@ static const size_t ends[] = {1, 3, 7, 15, 18, 21, 23, 24};
 static int run_reads(vmig_stream_t *s)
 {
     char buf[256];
-    int ok = 0;
-    vmig_stream_get_u8(s);
-    if (vmig_stream_error(s))
-        return ok;
-    ok++;
-    vmig_stream_get_be16(s);
-    if (vmig_stream_error(s))
-        return ok;
-    ok++;
-    vmig_stream_get_be32(s);
-    if (vmig_stream_error(s))
-        return ok;
-    ok++;
-    vmig_stream_get_be64(s);
-    if (vmig_stream_error(s))
-        return ok;
-    ok++;
-    if (vmig_stream_get_buffer(s, buf, 3) < 0)
-        return ok;
-    ok++;
-    if (vmig_stream_get_counted_string(s, buf) < 0)
-        return ok;
-    ok++;
-    if (vmig_stream_skip(s, 2) < 0)
-        return ok;
-    ok++;
-    vmig_stream_get_u8(s);
-    if (vmig_stream_error(s))
-        return ok;
-    ok++;
-    return ok;
+    for (int step = 0; step < 8; step++) {
+        int r = 0;
+        switch (step) {
+        case 0: vmig_stream_get_u8(s); break;
+        case 1: vmig_stream_get_be16(s); break;
+        case 2: vmig_stream_get_be32(s); break;
+        case 3: vmig_stream_get_be64(s); break;
+        case 4: r = vmig_stream_get_buffer(s, buf, 3); break;
+        case 5: r = vmig_stream_get_counted_string(s, buf); break;
+        case 6: r = vmig_stream_skip(s, 2); break;
+        default: vmig_stream_get_u8(s); break;
+        }
+        if (r < 0 || vmig_stream_error(s))
+            return step;
+    }
+    return 8;
 }
 
 static void test_every_prefix(void **state)
 {
     for (size_t cut = 0; cut <= sizeof(full); cut++) {
-        vmig_stream_t *s = test_reader(full, cut);
+        vmig_stream_t *s = vt_mem_reader(full, cut);
         int ok = run_reads(s);
         int expect_ok = 0;
         while (expect_ok < 8 && ends[expect_ok] <= cut)

@@ -77,7 +77,7 @@ static void test_save_exact(void **state)
         .nptr = 3, .ptr = ptr,
     };
     test_bytes_t b = test_save(&arrays_vmsd, &v, NULL);
-    test_bytes_equal(b.data, b.len, expect, sizeof(expect));
+    vt_assert_bytes(b.data, b.len, expect, sizeof(expect));
     free(b.data);
 }
 

@@ -70,7 +70,7 @@ static void test_save_exact(void **state)
         .nbits = 70, .bits = {0x8000000000000001ull, 0x20},
     };
     test_bytes_t b = test_save(&bufs_vmsd, &v, NULL);
-    test_bytes_equal(b.data, b.len, expect, sizeof(expect));
+    vt_assert_bytes(b.data, b.len, expect, sizeof(expect));
     free(b.data);
 }
 

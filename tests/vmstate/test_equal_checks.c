@@ -37,7 +37,7 @@ static void test_equal_values_load(void **state)
     uint8_t want[sizeof(good)];
     memcpy(want, good, sizeof(want));
     want[sizeof(want) - 1] = 8; /* saves the local le value */
-    test_bytes_equal(b.data, b.len, want, sizeof(want));
+    vt_assert_bytes(b.data, b.len, want, sizeof(want));
     free(b.data);
     assert_int_equal(test_load(&eq_vmsd, &v, 1, good, sizeof(good), NULL, NULL), 0);
     assert_int_equal(v.le, 6); /* le stores the incoming value */

@@ -26,6 +26,14 @@ static void note(trace_t *t, const char *what)
     strncat(t->log, " ", sizeof(t->log) - strlen(t->log) - 1);
 }
 
+/* Log "<who>.post_load(<version_id>)". */
+static void note_post_load(trace_t *t, const char *who, int version_id)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%s.post_load(%d)", who, version_id);
+    note(t, buf);
+}
+
 static int child_pre_save(void *o)
 {
     child_t *c = o;
@@ -44,9 +52,7 @@ static int child_pre_load(void *o)
 }
 static int child_post_load(void *o, int version_id)
 {
-    char buf[32];
-    snprintf(buf, sizeof(buf), "child.post_load(%d)", version_id);
-    note(((child_t *)o)->t, buf);
+    note_post_load(((child_t *)o)->t, "child", version_id);
     return 0;
 }
 
@@ -70,9 +76,7 @@ static int top_pre_load(void *o)
 static int top_post_load(void *o, int version_id)
 {
     top_t *p = o;
-    char buf[32];
-    snprintf(buf, sizeof(buf), "top.post_load(%d)", version_id);
-    note(p->t, buf);
+    note_post_load(p->t, "top", version_id);
     return p->t->fail == FAIL_POST_LOAD ? 1 : 0; /* positive: still a failure */
 }
 
@@ -98,9 +102,7 @@ static int sub_pre_load(void *o)
 }
 static int sub_post_load(void *o, int version_id)
 {
-    char buf[32];
-    snprintf(buf, sizeof(buf), "sub.post_load(%d)", version_id);
-    note(((top_t *)o)->t, buf);
+    note_post_load(((top_t *)o)->t, "sub", version_id);
     return 0;
 }
 
@@ -158,8 +160,7 @@ static void test_save_failures(void **state)
 {
     trace_t t = {.fail = FAIL_TOP_PRE_SAVE};
     top_t d = {.t = &t, .c = {.t = &t}};
-    vmig_stream_t *s = vmig_stream_new_writer(vmig_channel_memory_writer(),
-                                              VMIG_STREAM_OWN_CHANNEL);
+    vmig_stream_t *s = vt_mem_writer();
     assert_int_equal(vmig_vmstate_save(s, &top_vmsd, &d, NULL), -EBUSY);
     assert_string_equal(vmig_stream_error_msg(s), "pre-save failed: top");
     assert_string_equal(t.log, "top.pre_save ");
@@ -169,7 +170,7 @@ static void test_save_failures(void **state)
     /* A nested failure still runs the outer post_save (so it can undo). */
     trace_t t2 = {.fail = FAIL_CHILD_PRE_SAVE};
     d.t = d.c.t = &t2;
-    s = vmig_stream_new_writer(vmig_channel_memory_writer(), VMIG_STREAM_OWN_CHANNEL);
+    s = vt_mem_writer();
     assert_int_equal(vmig_vmstate_save(s, &top_vmsd, &d, NULL), -EBUSY);
     assert_string_equal(vmig_stream_error_msg(s),
                         "Save of field top/c failed: pre-save failed: child");

@@ -119,8 +119,7 @@ static void test_capacity_exactly(void **state)
 static void test_save_checks_too(void **state)
 {
     host_t h = {.n8 = 9};
-    vmig_stream_t *s = vmig_stream_new_writer(vmig_channel_memory_writer(),
-                                              VMIG_STREAM_OWN_CHANNEL);
+    vmig_stream_t *s = vt_mem_writer();
     assert_int_equal(vmig_vmstate_save(s, &varray8, &h, NULL), -EINVAL);
     assert_string_equal(vmig_stream_error_msg(s),
                         "Save of field host/arr failed: count 9 exceeds capacity 8");

@@ -89,7 +89,7 @@ static void test_save_load(void **state)
     owner_t o = {.before = 0xaa, .list = {&a, &b, -1}, .after = 0xbb};
     json_t *desc = json_object();
     test_bytes_t w = test_save(&owner_vmsd, &o, desc);
-    test_bytes_equal(w.data, w.len, expect, sizeof(expect));
+    vt_assert_bytes(w.data, w.len, expect, sizeof(expect));
     json_t *f = json_array_get(json_object_get(desc, "fields"), 1);
     assert_string_equal(json_string_value(json_object_get(f, "type")), "qtailq");
     assert_int_equal(json_integer_value(json_object_get(f, "size")), 13);
@@ -112,7 +112,7 @@ static void test_save_load(void **state)
     owner_t e = {.before = 1, .after = 2};
     w = test_save(&owner_vmsd, &e, NULL);
     static const uint8_t empty[] = {1, 0, 2};
-    test_bytes_equal(w.data, w.len, empty, sizeof(empty));
+    vt_assert_bytes(w.data, w.len, empty, sizeof(empty));
     free(w.data);
 }
 

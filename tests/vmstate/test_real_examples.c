@@ -103,36 +103,14 @@ static const vmig_vmsd_t globalstate_vmsd = {
     .fields = globalstate_fields,
 };
 
-/* ---- framing (savevm's job, done by hand) ----------------------------------------------- */
-
-static test_bytes_t full_section(uint32_t id, const char *idstr, const vmig_vmsd_t *vmsd,
-                                 void *opaque, json_t *desc)
-{
-    vmig_channel_t *ch = vmig_channel_memory_writer();
-    vmig_stream_t *s = vmig_stream_new_writer(ch, VMIG_STREAM_OWN_CHANNEL);
-    vmig_stream_put_u8(s, 0x04);
-    vmig_stream_put_be32(s, id);
-    vmig_stream_put_counted_string(s, idstr);
-    vmig_stream_put_be32(s, 0);
-    vmig_stream_put_be32(s, (uint32_t)vmsd->version_id);
-    assert_int_equal(vmig_vmstate_save(s, vmsd, opaque, desc), 0);
-    vmig_stream_put_u8(s, 0x7e);
-    vmig_stream_put_be32(s, id);
-    assert_int_equal(vmig_stream_flush(s), 0);
-    size_t len;
-    const uint8_t *p = vmig_channel_memory_data(ch, &len);
-    test_bytes_t b = {malloc(len), len};
-    memcpy(b.data, p, len);
-    vmig_stream_free(s);
-    return b;
-}
+/* ---- whole FULL sections, framed by hand (savevm's job) -------------------------------- */
 
 static void test_pckbd(void **state)
 {
     kbd_t k = {.status = 0x18, .mode = 0x03, .extended_state = true};
     json_t *desc = json_object();
-    test_bytes_t b = full_section(0x19, "pckbd", &kbd_vmsd, &k, desc);
-    test_bytes_equal(b.data, b.len, pckbd_section, sizeof(pckbd_section));
+    test_bytes_t b = test_full_section(0x19, "pckbd", &kbd_vmsd, &k, desc);
+    vt_assert_bytes(b.data, b.len, pckbd_section, sizeof(pckbd_section));
     char *text = test_json_text(desc);
     assert_string_equal(text,
         "{\"vmsd_name\": \"pckbd\", \"version\": 3, \"fields\": ["
@@ -166,7 +144,7 @@ static void test_globalstate(void **state)
     globalstate_t g = {.size = 0};
     strcpy((char *)g.runstate, "prelaunch");
     json_t *desc = json_object();
-    test_bytes_t b = full_section(4, "globalstate", &globalstate_vmsd, &g, desc);
+    test_bytes_t b = test_full_section(4, "globalstate", &globalstate_vmsd, &g, desc);
     /* 25-byte header, be32 size 10, "prelaunch" zero-padded to 100, footer. */
     uint8_t full[25 + 4 + 100 + 5] = {
         0x04, 0x00, 0x00, 0x00, 0x04, 0x0b, 'g', 'l', 'o', 'b', 'a', 'l', 's', 't', 'a', 't',
@@ -174,7 +152,7 @@ static void test_globalstate(void **state)
         0x00, 0x00, 0x00, 0x0a, 'p', 'r', 'e', 'l', 'a', 'u', 'n', 'c', 'h',
     };
     memcpy(full + sizeof(full) - 5, "\x7e\x00\x00\x00\x04", 5);
-    test_bytes_equal(b.data, b.len, full, sizeof(full));
+    vt_assert_bytes(b.data, b.len, full, sizeof(full));
     char *text = test_json_text(desc);
     assert_string_equal(text,
         "{\"vmsd_name\": \"globalstate\", \"version\": 1, \"fields\": ["

@@ -70,7 +70,7 @@ static void test_save_exact(void **state)
     scalars_t v = {0x81, 0x8283, 0x84858687, 0x0102030405060708ull, -1, -2, -3, -4, true, false,
                    1.5, {-2.0}, {1000000000}, {VMIG_VMSTATE_TIMER_NOT_ARMED}, &t};
     test_bytes_t b = test_save(&scalars_vmsd, &v, NULL);
-    test_bytes_equal(b.data, b.len, expect, sizeof(expect));
+    vt_assert_bytes(b.data, b.len, expect, sizeof(expect));
     free(b.data);
 }
 

@@ -76,7 +76,7 @@ static void test_save_exact(void **state)
         .n = 1, .va = {{0x3132, 0x33}}, .na = 2, .vaa = vaa,
     };
     test_bytes_t b = test_save(&outer_vmsd, &v, NULL);
-    test_bytes_equal(b.data, b.len, expect, sizeof(expect));
+    vt_assert_bytes(b.data, b.len, expect, sizeof(expect));
     free(b.data);
 }
 

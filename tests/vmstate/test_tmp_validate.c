@@ -58,7 +58,7 @@ static void test_tmp(void **state)
 {
     split_t v = {.lo = 0x55667788, .hi = 0x11223344, .tail = 2};
     test_bytes_t b = test_save(&split_vmsd, &v, NULL);
-    test_bytes_equal(b.data, b.len, expect, sizeof(expect));
+    vt_assert_bytes(b.data, b.len, expect, sizeof(expect));
     free(b.data);
     split_t l = {0};
     assert_int_equal(test_load(&split_vmsd, &l, 1, expect, sizeof(expect), NULL, NULL), 0);
@@ -79,8 +79,7 @@ static void test_validate(void **state)
 
     /* The saver checks too, before writing anything wrong. */
     split_t v = {.tail = 5};
-    vmig_stream_t *s = vmig_stream_new_writer(vmig_channel_memory_writer(),
-                                              VMIG_STREAM_OWN_CHANNEL);
+    vmig_stream_t *s = vt_mem_writer();
     assert_int_equal(vmig_vmstate_save(s, &split_vmsd, &v, NULL), -EINVAL);
     assert_string_equal(vmig_stream_error_msg(s), "Output state validation failed: split/tail is even");
     vmig_stream_free(s);

@@ -36,13 +36,13 @@ static void test_save_current_version(void **state)
     verdev_t d = {1, 2, 3, true, 0x04050607};
     test_bytes_t b = test_save(&dev_vmsd, &d, NULL);
     static const uint8_t want[] = {1, 2, 3, 1, 4, 5, 6, 7};
-    test_bytes_equal(b.data, b.len, want, sizeof(want));
+    vt_assert_bytes(b.data, b.len, want, sizeof(want));
     free(b.data);
 
     d.has_opt = false; /* the predicate drops the field */
     b = test_save(&dev_vmsd, &d, NULL);
     static const uint8_t want2[] = {1, 2, 3, 0};
-    test_bytes_equal(b.data, b.len, want2, sizeof(want2));
+    vt_assert_bytes(b.data, b.len, want2, sizeof(want2));
     free(b.data);
 }
 

@@ -1,16 +1,10 @@
-/* vmstate_test.h — what every vmstate test includes: cmocka, the vmstate API,
- * and helpers that save into bytes, load from bytes and compare bytes. */
+/* vmstate_test.h — what the vmstate tests share beyond vmig_test.h: saving a
+ * vmsd into bytes (bare or framed as a FULL section), loading it from bytes,
+ * and the text of a JSON value. */
 #ifndef VMSTATE_TEST_H
 #define VMSTATE_TEST_H
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "vmig_test.h"
 
 #include "vmstate/vmstate.h"
 
@@ -23,21 +17,13 @@ typedef struct {
 /* Save vmsd/opaque (optionally describing it into desc); assert it worked. */
 static inline test_bytes_t test_save(const vmig_vmsd_t *vmsd, void *opaque, json_t *desc)
 {
-    vmig_channel_t *ch = vmig_channel_memory_writer();
-    assert_non_null(ch);
-    vmig_stream_t *s = vmig_stream_new_writer(ch, VMIG_STREAM_OWN_CHANNEL);
-    assert_non_null(s);
+    vmig_stream_t *s = vt_mem_writer();
     int r = vmig_vmstate_save(s, vmsd, opaque, desc);
     if (r != 0)
         fprintf(stderr, "save failed: %d %s\n", r, vmig_stream_error_msg(s));
     assert_int_equal(r, 0);
-    assert_int_equal(vmig_stream_flush(s), 0);
-    size_t len;
-    const uint8_t *p = vmig_channel_memory_data(ch, &len);
-    test_bytes_t b = {malloc(len ? len : 1), len};
-    assert_non_null(b.data);
-    if (len)
-        memcpy(b.data, p, len);
+    test_bytes_t b;
+    b.data = vt_written_copy(s, &b.len);
     vmig_stream_free(s);
     return b;
 }
@@ -48,10 +34,7 @@ static inline int test_load(const vmig_vmsd_t *vmsd, void *opaque, int version_i
                             const void *buf, size_t len, char msg[VMIG_ERROR_MSG_MAX],
                             uint64_t *end)
 {
-    vmig_channel_t *ch = vmig_channel_memory_reader(buf, len, true);
-    assert_non_null(ch);
-    vmig_stream_t *s = vmig_stream_new_reader(ch, VMIG_STREAM_OWN_CHANNEL);
-    assert_non_null(s);
+    vmig_stream_t *s = vt_mem_reader(buf, len);
     int r = vmig_vmstate_load(s, vmsd, opaque, version_id);
     if (msg)
         snprintf(msg, VMIG_ERROR_MSG_MAX, "%s", vmig_stream_error_msg(s));
@@ -65,21 +48,26 @@ static inline int test_load(const vmig_vmsd_t *vmsd, void *opaque, int version_i
     return r;
 }
 
-/* Compare with a hex dump of both sides on mismatch. */
-static inline void test_bytes_equal(const uint8_t *got, size_t got_len, const uint8_t *want,
-                                    size_t want_len)
+/* A FULL section with instance 0 around vmsd/opaque, framed by hand as
+ * savevm would: 04, be32 id, idstr, be32 instance, be32 version, the body,
+ * then the footer 7e, be32 id. */
+static inline test_bytes_t test_full_section(uint32_t id, const char *idstr,
+                                             const vmig_vmsd_t *vmsd, void *opaque,
+                                             json_t *desc)
 {
-    if (got_len != want_len || memcmp(got, want, want_len) != 0) {
-        fprintf(stderr, "got  %zu:", got_len);
-        for (size_t i = 0; i < got_len; i++)
-            fprintf(stderr, " %02x", got[i]);
-        fprintf(stderr, "\nwant %zu:", want_len);
-        for (size_t i = 0; i < want_len; i++)
-            fprintf(stderr, " %02x", want[i]);
-        fprintf(stderr, "\n");
-    }
-    assert_int_equal(got_len, want_len);
-    assert_memory_equal(got, want, want_len);
+    vmig_stream_t *s = vt_mem_writer();
+    vmig_stream_put_u8(s, 0x04);
+    vmig_stream_put_be32(s, id);
+    vmig_stream_put_counted_string(s, idstr);
+    vmig_stream_put_be32(s, 0);
+    vmig_stream_put_be32(s, (uint32_t)vmsd->version_id);
+    assert_int_equal(vmig_vmstate_save(s, vmsd, opaque, desc), 0);
+    vmig_stream_put_u8(s, 0x7e);
+    vmig_stream_put_be32(s, id);
+    test_bytes_t b;
+    b.data = vt_written_copy(s, &b.len);
+    vmig_stream_free(s);
+    return b;
 }
 
 /* The compact text of a JSON value ("," and ":" spaced as QEMU writes). */
