@@ -10,6 +10,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#if defined(CO_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #if defined(CO_HAVE_VALGRIND)
 #include <valgrind/valgrind.h>
 #else
@@ -58,6 +62,11 @@ co_t *co__alloc(size_t stack_size)
 void co__free(co_t *co)
 {
     VALGRIND_STACK_DEREGISTER(co->valgrind_id);
+#if defined(CO_ASAN)
+    /* The stack dies with frames (and their redzones) on it; a later mapping
+     * at this address must not inherit that poison. */
+    __asan_unpoison_memory_region(co->si.bottom, co->si.size);
+#endif
     munmap(co->map_base, co->map_size);
 }
 
