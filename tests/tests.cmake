@@ -23,5 +23,7 @@ endforeach()
 include(${CMAKE_SOURCE_DIR}/tests/install/install.cmake)
 # Interop tests against QEMU 7.2 (label "interop"; skipped without qemu-system-x86_64).
 include(${CMAKE_SOURCE_DIR}/tests/interop/interop.cmake)
+# vmig-vmm's monitor and `vmig qmp` through real sockets (labels "qmp", "integration").
+include(${CMAKE_SOURCE_DIR}/tests/qmp/vmm.cmake)
 # The aarch64 context switch under qemu-user (label "cross").
 include(${CMAKE_SOURCE_DIR}/tests/cross/cross.cmake)

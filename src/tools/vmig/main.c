@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "qmp_cmd.h"
 
 static int usage(FILE *f)
 {
@@ -11,6 +12,7 @@ static int usage(FILE *f)
           "commands:\n"
           "  analyze   print what a migration stream file holds (analyze --help)\n"
           "  demo      live-migrate a demo VM on loopback (not there yet)\n"
+          "  qmp       run a QMP command, follow events, pass a descriptor (qmp --help)\n"
           "  version   print the version\n",
           f);
     return f == stderr ? 2 : 0;
@@ -30,6 +32,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "analyze"))
         return vmig_cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "qmp"))
+        return vmig_cmd_qmp(argc - 1, argv + 1);
     if (!strcmp(argv[1], "demo")) {
         fputs("vmig demo: not there yet: the demo VMM and live migration arrive with "
               "later issues (precopy, demo VMM)\n",
