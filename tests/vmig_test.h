@@ -13,14 +13,28 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "channel/channel.h"
 #include "stream/stream.h"
 #include "vmig/co.h"
+
+/* ---- the test process ------------------------------------------------------------ */
+
+/* main(): writes to a gone peer fail with EPIPE instead of killing us (the
+ * channel layer leaves SIGPIPE to the process, see channel.h), and a test
+ * binary that runs longer than timeout_s seconds is killed by SIGALRM (and
+ * fails). */
+static inline void vt_test_setup(unsigned timeout_s)
+{
+    signal(SIGPIPE, SIG_IGN);
+    alarm(timeout_s);
+}
 
 /* ---- coroutines on a loop ------------------------------------------------------ */
 

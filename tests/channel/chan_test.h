@@ -13,13 +13,10 @@
 /* Every test binary dies (and fails) if it runs longer than this. */
 #define CHAN_TEST_TIMEOUT_S 90
 
-/* main(): writes to a gone peer fail with EPIPE instead of killing us (the
- * channel layer leaves SIGPIPE to the process, see channel.h), and a hung
- * test is killed by SIGALRM. */
+/* main(): see vt_test_setup(). */
 static inline void chan_test_setup(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    alarm(CHAN_TEST_TIMEOUT_S);
+    vt_test_setup(CHAN_TEST_TIMEOUT_S);
 }
 
 /* Byte `off` of the pattern stream `seed`: any chunking can be verified. */

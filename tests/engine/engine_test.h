@@ -7,17 +7,14 @@
 
 #include "vmig_test.h"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include "engine/engine.h"
 
 #define ENGINE_TEST_TIMEOUT_S 60
 
+/* main(): see vt_test_setup(). */
 static inline void engine_test_setup(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    alarm(ENGINE_TEST_TIMEOUT_S);
+    vt_test_setup(ENGINE_TEST_TIMEOUT_S);
 }
 
 typedef enum fake_mode {
@@ -107,6 +104,14 @@ static inline vmig_engine_t *fake_engine(uv_loop_t *loop, fake_vmm_t *f)
     return e;
 }
 
+/* Initialise loop and start a fake_engine() on it driven by f (whose mode
+ * and answer the caller has set). */
+static inline vmig_engine_t *fake_open(uv_loop_t *loop, fake_vmm_t *f)
+{
+    assert_int_equal(uv_loop_init(loop), 0);
+    return fake_engine(loop, f);
+}
+
 static inline void fake_closed_cb(vmig_engine_t *e, void *arg)
 {
     fake_vmm_t *f = arg;
@@ -121,6 +126,14 @@ static inline void fake_close(fake_vmm_t *f)
         uv_close((uv_handle_t *)&f->timer, NULL);
         f->timer_open = false;
     }
+}
+
+/* Close a fake_open() engine; the loop must then run dry with nothing left
+ * open. */
+static inline void fake_finish(uv_loop_t *loop, fake_vmm_t *f)
+{
+    fake_close(f);
+    vt_loop_done(loop);
 }
 
 /* Run the loop until cond (an expression) holds, at most ~5 s. */

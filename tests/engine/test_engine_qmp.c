@@ -17,6 +17,33 @@ typedef struct qt {
     vmig_engine_t *e;     /* the engine */
 } qt_t;
 
+/* Run fn(qt_t *) as a coroutine next to an engine on a fresh loop (its
+ * embedder answering at once), with a private directory for the monitor's
+ * socket; fn must return 0. The engine then closes and takes the listener's
+ * socket file with it. */
+static void qt_run(co_fn fn)
+{
+    qt_t t;
+    memset(&t, 0, sizeof(t));
+    const char *base = getenv("TMPDIR");
+    snprintf(t.dir, sizeof(t.dir), "%s/vmig-eng-XXXXXX", base && *base ? base : "/tmp");
+    assert_non_null(mkdtemp(t.dir));
+    snprintf(t.uri, sizeof(t.uri), "unix:%s/qmp.sock", t.dir);
+
+    uv_loop_t loop;
+    t.f.mode = FAKE_SYNC;
+    t.e = fake_open(&loop, &t.f);
+    co_t *co = vt_start(&loop, fn, &t);
+    ENGINE_RUN_UNTIL(&loop, co_finished(co));
+    assert_int_equal(vt_join(co), 0);
+    fake_finish(&loop, &t.f);
+    assert_true(t.f.closed);
+    /* The listener's socket file went with the engine. */
+    struct stat st;
+    assert_int_equal(stat(t.uri + 5, &st), -1);
+    rmdir(t.dir);
+}
+
 static vmig_qmp_client_t *connect_ok(qt_t *t)
 {
     vmig_error_t err = { 0 };
@@ -160,27 +187,7 @@ static int body(void *arg)
 
 static void test_engine_over_qmp(void **state)
 {
-    qt_t t;
-    memset(&t, 0, sizeof(t));
-    const char *base = getenv("TMPDIR");
-    snprintf(t.dir, sizeof(t.dir), "%s/vmig-eng-XXXXXX", base && *base ? base : "/tmp");
-    assert_non_null(mkdtemp(t.dir));
-    snprintf(t.uri, sizeof(t.uri), "unix:%s/qmp.sock", t.dir);
-
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    t.f.mode = FAKE_SYNC;
-    t.e = fake_engine(&loop, &t.f);
-    co_t *co = vt_start(&loop, body, &t);
-    ENGINE_RUN_UNTIL(&loop, co_finished(co));
-    assert_int_equal(vt_join(co), 0);
-    fake_close(&t.f);
-    vt_loop_done(&loop);
-    assert_true(t.f.closed);
-    /* The listener's socket file went with the engine. */
-    struct stat st;
-    assert_int_equal(stat(t.uri + 5, &st), -1);
-    rmdir(t.dir);
+    qt_run(body);
 }
 
 /* cont and stop in every state where QEMU 7.2 does something special. */
@@ -261,22 +268,7 @@ static int states_body(void *arg)
 
 static void test_cont_stop_states(void **state)
 {
-    qt_t t;
-    memset(&t, 0, sizeof(t));
-    const char *base = getenv("TMPDIR");
-    snprintf(t.dir, sizeof(t.dir), "%s/vmig-eng-XXXXXX", base && *base ? base : "/tmp");
-    assert_non_null(mkdtemp(t.dir));
-    snprintf(t.uri, sizeof(t.uri), "unix:%s/qmp.sock", t.dir);
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    t.f.mode = FAKE_SYNC;
-    t.e = fake_engine(&loop, &t.f);
-    co_t *co = vt_start(&loop, states_body, &t);
-    ENGINE_RUN_UNTIL(&loop, co_finished(co));
-    assert_int_equal(vt_join(co), 0);
-    fake_close(&t.f);
-    vt_loop_done(&loop);
-    rmdir(t.dir);
+    qt_run(states_body);
 }
 
 /* Connecting to nothing fails cleanly, with the address in the message. */

@@ -33,19 +33,34 @@ static int req_co(void *arg)
 
 static co_t *req_start(req_t *r)
 {
-    co_t *co = co_create(vmig_engine_loop(r->e), req_co, r);
-    assert_non_null(co);
-    co_enter(co);
-    return co;
+    return vt_start(vmig_engine_loop(r->e), req_co, r);
+}
+
+/* Make a request of kind (and target) that completes without waiting: its
+ * result. */
+static int req_now(vmig_engine_t *e, int kind, vmig_run_state_t target)
+{
+    req_t r = { .e = e, .kind = kind, .target = target };
+    vt_join(req_start(&r));
+    assert_true(r.done);
+    return r.result;
+}
+
+/* Run the loop until the request r (started as co) has returned, and join
+ * it: its result. */
+static int req_wait(uv_loop_t *loop, req_t *r, co_t *co)
+{
+    ENGINE_RUN_UNTIL(loop, r->done);
+    vt_join(co);
+    return r->result;
 }
 
 /* Answered inside the callback: the request completes without suspending. */
 static void test_sync_answer(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_SYNC };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
 
     req_t r = { .e = e, .kind = 0 };
     co_t *co = req_start(&r);
@@ -56,23 +71,17 @@ static void test_sync_answer(void **state)
     vt_join(co);
 
     /* Stopping a stopped VM asks nothing of the embedder (QEMU's do_vm_stop). */
-    r = (req_t){ .e = e, .kind = 0 };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, 0);
+    assert_int_equal(req_now(e, 0, 0), 0);
     assert_int_equal(f.stops, 1);
 
-    r = (req_t){ .e = e, .kind = 1 };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, 0);
+    assert_int_equal(req_now(e, 1, 0), 0);
     assert_int_equal(f.starts, 1);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_RUNNING);
     /* Starting a running VM is a no-op too. */
-    r = (req_t){ .e = e, .kind = 1 };
-    vt_join(req_start(&r));
+    req_now(e, 1, 0);
     assert_int_equal(f.starts, 1);
 
-    fake_close(&f);
-    vt_loop_done(&loop);
+    fake_finish(&loop, &f);
 }
 
 /* Answered later from a timer: the requester waits, the state moves only
@@ -80,9 +89,8 @@ static void test_sync_answer(void **state)
 static void test_later_answer(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_LATER, .delay_ms = 30 };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
 
     req_t r = { .e = e, .kind = 0 };
     co_t *co = req_start(&r);
@@ -93,21 +101,16 @@ static void test_later_answer(void **state)
     assert_int_equal(vmig_engine_set_run_state(e, VMIG_RUN_STATE_PAUSED), -EBUSY);
     uv_run(&loop, UV_RUN_NOWAIT);
     assert_false(r.done); /* the timer has not fired yet */
-    ENGINE_RUN_UNTIL(&loop, r.done);
-    assert_int_equal(r.result, 0);
+    assert_int_equal(req_wait(&loop, &r, co), 0);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_PAUSED);
-    vt_join(co);
 
     r = (req_t){ .e = e, .kind = 1 };
     co = req_start(&r);
     assert_false(r.done);
-    ENGINE_RUN_UNTIL(&loop, r.done);
-    assert_int_equal(r.result, 0);
+    assert_int_equal(req_wait(&loop, &r, co), 0);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_RUNNING);
-    vt_join(co);
 
-    fake_close(&f);
-    vt_loop_done(&loop);
+    fake_finish(&loop, &f);
 }
 
 /* A stop while a stop is pending: one request reaches the embedder, the
@@ -116,9 +119,8 @@ static void test_later_answer(void **state)
 static void test_stop_while_stop_pending(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_MANUAL };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
 
     req_t a = { .e = e, .kind = 0 }, b = { .e = e, .kind = 0 }, c = { .e = e, .kind = 1 };
     co_t *ca = req_start(&a);
@@ -138,60 +140,45 @@ static void test_stop_while_stop_pending(void **state)
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_PAUSED);
     assert_false(c.done);
     assert_int_equal(vmig_engine_run_control_done(e, 0), 0);
-    ENGINE_RUN_UNTIL(&loop, c.done);
-    assert_int_equal(c.result, 0);
+    assert_int_equal(req_wait(&loop, &c, cc), 0);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_RUNNING);
     vt_join(ca);
     vt_join(cb);
-    vt_join(cc);
 
-    fake_close(&f);
-    vt_loop_done(&loop);
+    fake_finish(&loop, &f);
 }
 
 /* The embedder fails: the error comes back, the state stays. */
 static void test_errors(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_SYNC, .answer = -EIO };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
 
-    req_t r = { .e = e, .kind = 0 };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, -EIO);
+    assert_int_equal(req_now(e, 0, 0), -EIO);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_RUNNING);
 
     f.mode = FAKE_LATER;
     f.delay_ms = 5;
     f.answer = -EBUSY;
-    r = (req_t){ .e = e, .kind = 0 };
-    co_t *co = req_start(&r);
-    ENGINE_RUN_UNTIL(&loop, r.done);
-    assert_int_equal(r.result, -EBUSY);
+    req_t r = { .e = e, .kind = 0 };
+    assert_int_equal(req_wait(&loop, &r, req_start(&r)), -EBUSY);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_RUNNING);
-    vt_join(co);
 
     /* A positive answer is not a valid errno: it becomes -EIO. */
     f.mode = FAKE_SYNC;
     f.answer = 7;
-    r = (req_t){ .e = e, .kind = 0 };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, -EIO);
+    assert_int_equal(req_now(e, 0, 0), -EIO);
 
     /* Start fails the same way. */
     f.answer = 0;
-    r = (req_t){ .e = e, .kind = 0 };
-    vt_join(req_start(&r));
+    req_now(e, 0, 0);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_PAUSED);
     f.answer = -ENOMEM;
-    r = (req_t){ .e = e, .kind = 1 };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, -ENOMEM);
+    assert_int_equal(req_now(e, 1, 0), -ENOMEM);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_PAUSED);
 
-    fake_close(&f);
-    vt_loop_done(&loop);
+    fake_finish(&loop, &f);
 }
 
 /* vm_stop_force_state: through the embedder when running, a plain
@@ -199,40 +186,29 @@ static void test_errors(void **state)
 static void test_force_state(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_SYNC };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
 
-    req_t r = { .e = e, .kind = 2, .target = VMIG_RUN_STATE_FINISH_MIGRATE };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, 0);
+    assert_int_equal(req_now(e, 2, VMIG_RUN_STATE_FINISH_MIGRATE), 0);
     assert_int_equal(f.stops, 1);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_FINISH_MIGRATE);
 
-    r = (req_t){ .e = e, .kind = 2, .target = VMIG_RUN_STATE_POSTMIGRATE };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, 0);
+    assert_int_equal(req_now(e, 2, VMIG_RUN_STATE_POSTMIGRATE), 0);
     assert_int_equal(f.stops, 1);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_POSTMIGRATE);
 
     /* postmigrate -> paused is not in QEMU's table. */
-    r = (req_t){ .e = e, .kind = 2, .target = VMIG_RUN_STATE_PAUSED };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, -EINVAL);
+    assert_int_equal(req_now(e, 2, VMIG_RUN_STATE_PAUSED), -EINVAL);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_POSTMIGRATE);
 
     /* Running -> inmigrate is refused before asking the embedder. */
-    r = (req_t){ .e = e, .kind = 1 };
-    vt_join(req_start(&r));
+    req_now(e, 1, 0);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_RUNNING);
     unsigned stops = f.stops;
-    r = (req_t){ .e = e, .kind = 2, .target = VMIG_RUN_STATE_INMIGRATE };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, -EINVAL);
+    assert_int_equal(req_now(e, 2, VMIG_RUN_STATE_INMIGRATE), -EINVAL);
     assert_int_equal(f.stops, stops);
 
-    fake_close(&f);
-    vt_loop_done(&loop);
+    fake_finish(&loop, &f);
 }
 
 /* A requester cancelled while the embedder works: it returns -ECANCELED,
@@ -241,9 +217,8 @@ static void test_force_state(void **state)
 static void test_cancelled_requester(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_MANUAL };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
 
     req_t a = { .e = e, .kind = 0 };
     co_t *ca = req_start(&a);
@@ -264,22 +239,18 @@ static void test_cancelled_requester(void **state)
     ENGINE_RUN_UNTIL(&loop, f.starts == 1);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_PAUSED);
     assert_int_equal(vmig_engine_run_control_done(e, 0), 0);
-    ENGINE_RUN_UNTIL(&loop, b.done);
-    assert_int_equal(b.result, 0);
+    assert_int_equal(req_wait(&loop, &b, cb), 0);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_RUNNING);
-    vt_join(cb);
 
-    fake_close(&f);
-    vt_loop_done(&loop);
+    fake_finish(&loop, &f);
 }
 
 /* A waiter cancelled while queued behind another request leaves the queue. */
 static void test_cancel_queued(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_MANUAL };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
 
     req_t a = { .e = e, .kind = 0 }, b = { .e = e, .kind = 1 };
     co_t *ca = req_start(&a);
@@ -294,17 +265,15 @@ static void test_cancel_queued(void **state)
     vt_join(ca);
     vt_join(cb);
 
-    fake_close(&f);
-    vt_loop_done(&loop);
+    fake_finish(&loop, &f);
 }
 
 /* Close waits for a pending request to be answered. */
 static void test_close_waits_for_answer(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_MANUAL };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
 
     req_t a = { .e = e, .kind = 0 };
     co_t *ca = req_start(&a);
@@ -331,12 +300,9 @@ static void test_no_callbacks(void **state)
     vmig_engine_t *e;
     assert_int_equal(vmig_engine_new(&loop, NULL, &e), 0);
     assert_int_equal(vmig_engine_set_run_state(e, VMIG_RUN_STATE_RUNNING), 0);
-    req_t r = { .e = e, .kind = 0 };
-    vt_join(req_start(&r));
-    assert_int_equal(r.result, 0);
+    assert_int_equal(req_now(e, 0, 0), 0);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_PAUSED);
-    r = (req_t){ .e = e, .kind = 1 };
-    vt_join(req_start(&r));
+    req_now(e, 1, 0);
     assert_int_equal(vmig_engine_run_state(e), VMIG_RUN_STATE_RUNNING);
     assert_int_equal(vmig_engine_close(e, NULL, NULL), 0);
     vt_loop_done(&loop);

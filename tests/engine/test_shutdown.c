@@ -6,9 +6,8 @@
 static void test_shutdown_once(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_SYNC };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
 
     assert_int_equal(vmig_engine_shutdown(e, VMIG_SHUTDOWN__MAX), -EINVAL);
     assert_int_equal(vmig_engine_shutdown(e, VMIG_SHUTDOWN_HOST_SIGNAL), 0);
@@ -21,8 +20,7 @@ static void test_shutdown_once(void **state)
     uv_run(&loop, UV_RUN_NOWAIT);
     assert_int_equal(f.quits, 1);
 
-    fake_close(&f);
-    vt_loop_done(&loop);
+    fake_finish(&loop, &f);
     assert_true(f.closed);
     assert_int_equal(f.quits, 1);
 }
@@ -31,9 +29,8 @@ static void test_shutdown_once(void **state)
 static void test_close_before_quit(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_SYNC };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
     assert_int_equal(vmig_engine_shutdown(e, VMIG_SHUTDOWN_GUEST_SHUTDOWN), 0);
     fake_close(&f);
     assert_int_equal(vmig_engine_shutdown(e, VMIG_SHUTDOWN_HOST_SIGNAL), -EBUSY);
@@ -61,9 +58,8 @@ static int stopper_co(void *arg)
 static void test_shutdown_during_stop(void **state)
 {
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
     fake_vmm_t f = { .mode = FAKE_MANUAL };
-    vmig_engine_t *e = fake_engine(&loop, &f);
+    vmig_engine_t *e = fake_open(&loop, &f);
     stopper_t s = { .e = e };
     co_t *co = vt_start(&loop, stopper_co, &s);
     assert_int_equal(f.stops, 1);
@@ -76,8 +72,7 @@ static void test_shutdown_during_stop(void **state)
     uv_run(&loop, UV_RUN_NOWAIT);
     assert_int_equal(f.quits, 1);
     assert_int_equal(f.quit_cause, VMIG_SHUTDOWN_HOST_QMP_QUIT);
-    fake_close(&f);
-    vt_loop_done(&loop);
+    fake_finish(&loop, &f);
 }
 
 int main(void)

@@ -215,6 +215,12 @@ static inline char *dt_take(dt_conn_t *c)
         assert_int_equal(dt_pending(c), 0);      \
     } while (0)
 
+/* The text of an error reply of class cls with description desc (string
+ * literals, desc as C text): without an id, or with id (JSON text). */
+#define DT_ERROR(cls, desc) "{\"error\": {\"class\": \"" cls "\", \"desc\": \"" desc "\"}}"
+#define DT_ERROR_ID(id, cls, desc)                                                                 \
+    "{\"id\": " id ", \"error\": {\"class\": \"" cls "\", \"desc\": \"" desc "\"}}"
+
 /* Negotiate (without oob, or with it). */
 static inline void dt_negotiate(dt_t *t, dt_conn_t *c, bool oob)
 {
@@ -224,6 +230,22 @@ static inline void dt_negotiate(dt_t *t, dt_conn_t *c, bool oob)
                 "{\"return\": {}}");
     assert_true(c->conn.negotiated);
     assert_int_equal(c->conn.oob, oob);
+}
+
+/* A monitor on t with one oob-capable connection c, negotiated without oob
+ * or with it. */
+static inline void dt_start(dt_t *t, dt_conn_t *c, bool oob)
+{
+    dt_init(t);
+    dt_open(t, c, true);
+    dt_negotiate(t, c, oob);
+}
+
+/* Close c, then free the monitor (see dt_done()). */
+static inline void dt_end(dt_t *t, dt_conn_t *c)
+{
+    dt_close(t, c);
+    dt_done(t);
 }
 
 #endif

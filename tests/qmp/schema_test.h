@@ -68,4 +68,28 @@ static inline const char *st_check(const qmp_schema_t *s, const char *cmd, const
 
 #define st_expect(s, cmd, args, want) assert_string_equal(st_check((s), (cmd), (args)), (want))
 
+/* One check: args (JSON text) must give want ("" when they pass). */
+typedef struct st_case {
+    const char *args;
+    const char *want;
+} st_case_t;
+
+#define ST_N(cases) (sizeof(cases) / sizeof((cases)[0]))
+
+/* Load a test schema with types and commands (see st_load()) and check
+ * every case against command cmd's arguments; a failing case is named on
+ * stderr. */
+static inline void st_expect_all(const char *types, const char *commands, const char *cmd,
+                                 const st_case_t *cases, size_t n)
+{
+    qmp_schema_t *s = st_load(types, commands);
+    for (size_t i = 0; i < n; i++) {
+        const char *got = st_check(s, cmd, cases[i].args);
+        if (strcmp(got, cases[i].want) != 0)
+            fprintf(stderr, "case %zu: %s %s\n", i, cmd, cases[i].args);
+        assert_string_equal(got, cases[i].want);
+    }
+    qmp_schema_free(s);
+}
+
 #endif

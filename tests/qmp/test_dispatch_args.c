@@ -3,7 +3,7 @@
  * unions in lists (texts recorded from QEMU 7.2). */
 #include "dispatch_test.h"
 
-#define GENERIC(desc) "{\"error\": {\"class\": \"GenericError\", \"desc\": \"" desc "\"}}"
+#define GENERIC(desc) DT_ERROR("GenericError", desc)
 
 /* Counts calls; returns its arguments so the test sees what it got. */
 static int echo_handler(vmig_qmp_req_t *req, void *opaque, json_t **ret, vmig_qmp_error_t *err)
@@ -18,10 +18,8 @@ static void test_getfd_args(void **state)
     dt_t t;
     dt_conn_t c;
     int calls = 0;
-    dt_init(&t);
+    dt_start(&t, &c, false);
     assert_int_equal(vmig_qmp_register(t.qmp, "getfd", echo_handler, &calls), 0);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
     dt_exchange(&t, &c, "{\"execute\": \"getfd\"}", GENERIC("Parameter 'fdname' is missing"));
     dt_exchange(&t, &c, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": 1}}",
                 GENERIC("Invalid parameter type for 'fdname', expected: string"));
@@ -41,8 +39,7 @@ static void test_getfd_args(void **state)
     dt_exchange(&t, &c, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
                 "{\"return\": {\"args\": {\"fdname\": \"x\"}}}");
     assert_int_equal(calls, 1);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 /* A command without arguments takes {} or nothing, handlers see {}. */
@@ -51,18 +48,15 @@ static void test_no_args(void **state)
     dt_t t;
     dt_conn_t c;
     int calls = 0;
-    dt_init(&t);
+    dt_start(&t, &c, false);
     assert_int_equal(vmig_qmp_register(t.qmp, "stop", echo_handler, &calls), 0);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
     dt_exchange(&t, &c, "{\"execute\": \"stop\"}", "{\"return\": {\"args\": {}}}");
     dt_exchange(&t, &c, "{\"execute\": \"stop\", \"arguments\": {}}",
                 "{\"return\": {\"args\": {}}}");
     dt_exchange(&t, &c, "{\"execute\": \"stop\", \"arguments\": {\"a\": 1, \"b\": 2}}",
                 GENERIC("Parameter 'b' is unexpected"));
     assert_int_equal(calls, 2);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 /* yank: a list of a flat union. */
@@ -71,10 +65,8 @@ static void test_nested_union(void **state)
     dt_t t;
     dt_conn_t c;
     int calls = 0;
-    dt_init(&t);
+    dt_start(&t, &c, false);
     assert_int_equal(vmig_qmp_register(t.qmp, "yank", echo_handler, &calls), 0);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
 #define YANK(inst) "{\"execute\": \"yank\", \"arguments\": {\"instances\": " inst "}}"
     dt_exchange(&t, &c, YANK("[{\"type\": \"chardev\"}]"),
                 GENERIC("Parameter 'instances[0].id' is missing"));
@@ -101,8 +93,7 @@ static void test_nested_union(void **state)
                 "{\"type\": \"chardev\", \"id\": \"c\"}]}}}");
     assert_int_equal(calls, 1);
 #undef YANK
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 int main(void)

@@ -26,11 +26,9 @@ static void test_disconnect_mid_command(void **state)
     dt_t t;
     dt_conn_t c;
     track_t tr = { 0 };
-    dt_init(&t);
+    dt_start(&t, &c, true);
     assert_int_equal(vmig_qmp_register(t.qmp, "migrate-pause", sleeper, &tr), 0);
     assert_int_equal(vmig_qmp_register(t.qmp, "query-yank", sleeper, &tr), 0);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, true);
     dt_input(&t, &c, "{\"execute\": \"migrate-pause\", \"id\": 1}");
     dt_input(&t, &c, "{\"execute\": \"migrate-pause\", \"id\": 2}");
     dt_input(&t, &c, "{\"execute\": \"nosuch\", \"id\": 3}");

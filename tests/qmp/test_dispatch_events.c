@@ -21,9 +21,7 @@ static void test_event_shape(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
+    dt_start(&t, &c, false);
     struct timeval before, after;
     gettimeofday(&before, NULL);
     vmig_qmp_event(t.qmp, "STOP", NULL);
@@ -55,8 +53,7 @@ static void test_event_shape(void **state)
     assert_matches(res, "\"event\": \"RESUME\"\\}$");
     free(res);
     assert_int_equal(dt_pending(&c), 0);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 /* Only negotiated connections get events. */
@@ -85,9 +82,7 @@ static void test_event_refused(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
+    dt_start(&t, &c, false);
     vmig_qmp_event(t.qmp, "NOSUCH", json_pack("{s:i}", "a", 1));
     vmig_qmp_event(t.qmp, "SHUTDOWN", NULL);
     vmig_qmp_event(t.qmp, "SHUTDOWN", json_pack("{s:b, s:s}", "guest", 1, "reason", "nosuch"));
@@ -97,8 +92,7 @@ static void test_event_refused(void **state)
     vmig_qmp_event(t.qmp, "STOP", json_array());
     assert_int_equal(dt_pending(&c), 0);
     vmig_qmp_event(NULL, "STOP", NULL);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 int main(void)

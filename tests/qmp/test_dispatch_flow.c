@@ -35,10 +35,8 @@ static void run_flow(bool oob)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
+    dt_start(&t, &c, oob);
     assert_int_equal(vmig_qmp_register(t.qmp, "migrate-pause", sleepy, NULL), 0);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, oob);
     reader_t r = { .t = &t, .c = &c };
     co_t *co = vt_start(&t.loop, reader_main, &r);
     /* oob: one runs, QMP_QUEUE_MAX wait, the reader waits with them (the
@@ -67,8 +65,7 @@ static void run_flow(bool oob)
         replies++;
     }
     assert_int_equal(replies, NREQ);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 static void test_flow_oob(void **state)
@@ -96,16 +93,13 @@ static void test_errors_do_not_block(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
+    dt_start(&t, &c, false);
     reader_t r = { .t = &t, .c = &c };
     co_t *co = vt_start(&t.loop, errors_main, &r);
     assert_true(co_finished(co));
     assert_int_equal(vt_join(co), 0);
     assert_int_equal((int)dt_pending(&c), 3 * QMP_QUEUE_MAX);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 int main(void)

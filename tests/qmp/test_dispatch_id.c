@@ -6,9 +6,7 @@ static void test_id_echo(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
+    dt_start(&t, &c, false);
     static const struct {
         const char *in;  /* the id as sent */
         const char *out; /* as QEMU 7.2 echoes it */
@@ -48,8 +46,7 @@ static void test_id_echo(void **state)
     dt_exchange(&t, &c, "{\"id\": {\"z\": 1}, \"bogus\": 2}",
                 "{\"id\": {\"z\": 1}, \"error\": {\"class\": \"GenericError\", \"desc\": "
                 "\"QMP input member 'bogus' is unexpected\"}}");
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 int main(void)

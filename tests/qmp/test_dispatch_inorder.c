@@ -37,10 +37,8 @@ static void run_order(bool oob)
     dt_t t;
     dt_conn_t c;
     slow_t s = { 0 };
-    dt_init(&t);
+    dt_start(&t, &c, oob);
     assert_int_equal(vmig_qmp_register(t.qmp, "yank", slow_handler, &s), 0);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, oob);
     /* The longest first: were they concurrent, c would reply first. */
     dt_input(&t, &c, YANK("a60", "1"));
     dt_input(&t, &c, "{\"execute\": \"nosuch\", \"id\": 2}");
@@ -55,15 +53,12 @@ static void run_order(bool oob)
     assert_int_equal((int)s.n, 6);
     assert_memory_equal(s.log, "aAbBcC", 6);
     dt_expect(&c, "{\"return\": {\"done\": \"a60\"}, \"id\": 1}");
-    dt_expect(&c, "{\"id\": 2, \"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                  "\"The command nosuch has not been found\"}}");
+    dt_expect(&c, DT_ERROR_ID("2", "CommandNotFound", "The command nosuch has not been found"));
     dt_expect(&c, "{\"return\": {\"done\": \"b20\"}, \"id\": 3}");
-    dt_expect(&c, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                  "\"JSON parse error, expecting value\"}}");
+    dt_expect(&c, DT_ERROR("GenericError", "JSON parse error, expecting value"));
     dt_expect(&c, "{\"return\": {\"done\": \"c1\"}, \"id\": 4}");
     assert_int_equal(dt_pending(&c), 0);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 static void test_in_order(void **state)

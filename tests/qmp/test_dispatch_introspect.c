@@ -90,9 +90,7 @@ static void test_schema_shape(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
+    dt_start(&t, &c, false);
     json_t *index, *list = query_schema(&t, &c, &index);
     check_closed(list, index);
     /* Commands in schema order, then events, then types by first use:
@@ -132,8 +130,7 @@ static void test_schema_shape(void **state)
     assert_non_null(json_object_get(index, "RESUME"));
     json_decref(index);
     json_decref(list);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 /* A registered allow-oob command taking a list of a union. */
@@ -141,10 +138,8 @@ static void test_schema_union(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
+    dt_start(&t, &c, false);
     assert_int_equal(vmig_qmp_register(t.qmp, "yank", nop, NULL), 0);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
     json_t *index, *list = query_schema(&t, &c, &index);
     check_closed(list, index);
     json_t *yank = json_object_get(index, "yank");
@@ -168,8 +163,7 @@ static void test_schema_union(void **state)
     assert_int_equal(json_array_size(json_object_get(mig, "members")), 0);
     json_decref(index);
     json_decref(list);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 int main(void)

@@ -10,41 +10,36 @@ static void test_before_negotiation(void **state)
     dt_init(&t);
     dt_open(&t, &c, true);
     dt_exchange(&t, &c, "{\"execute\": \"query-version\", \"id\": 1}",
-                "{\"id\": 1, \"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}}");
+                DT_ERROR_ID("1", "CommandNotFound",
+                            "Expecting capabilities negotiation with 'qmp_capabilities'"));
     dt_exchange(&t, &c, "{\"execute\": \"nosuch\"}",
-                "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}}");
+                DT_ERROR("CommandNotFound",
+                         "Expecting capabilities negotiation with 'qmp_capabilities'"));
     /* exec-oob is not even a member yet. */
     dt_exchange(&t, &c, "{\"exec-oob\": \"qmp_capabilities\"}",
-                "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"QMP input member 'exec-oob' is unexpected\"}}");
+                DT_ERROR("GenericError", "QMP input member 'exec-oob' is unexpected"));
     assert_false(c.conn.negotiated);
     dt_negotiate(&t, &c, false);
     dt_exchange(&t, &c, "{\"execute\": \"query-version\", \"id\": 2}",
                 "{\"return\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "
                 "\"package\": \"vmig-test\"}, \"id\": 2}");
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 static void test_twice(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
+    dt_start(&t, &c, false);
     dt_exchange(&t, &c, "{\"execute\": \"qmp_capabilities\", \"id\": 2}",
-                "{\"id\": 2, \"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                "\"Capabilities negotiation is already complete, command ignored\"}}");
+                DT_ERROR_ID("2", "CommandNotFound",
+                            "Capabilities negotiation is already complete, command ignored"));
     /* Asking for oob afterwards changes nothing. */
     dt_exchange(&t, &c, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}}",
-                "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                "\"Capabilities negotiation is already complete, command ignored\"}}");
+                DT_ERROR("CommandNotFound",
+                         "Capabilities negotiation is already complete, command ignored"));
     assert_false(c.conn.oob);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 /* Bad arguments of qmp_capabilities; the connection stays unnegotiated. */
@@ -57,21 +52,17 @@ static void test_bad_capabilities(void **state)
     dt_exchange(&t, &c,
                 "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"nosuch\"]}, "
                 "\"id\": \"x\"}",
-                "{\"id\": \"x\", \"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"Parameter 'null' does not accept value 'nosuch'\"}}");
+                DT_ERROR_ID("\"x\"", "GenericError",
+                            "Parameter 'null' does not accept value 'nosuch'"));
     dt_exchange(&t, &c, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": \"oob\"}}",
-                "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"Invalid parameter type for 'enable', expected: array\"}}");
+                DT_ERROR("GenericError", "Invalid parameter type for 'enable', expected: array"));
     dt_exchange(&t, &c, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"foo\": 1}}",
-                "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"Parameter 'foo' is unexpected\"}}");
+                DT_ERROR("GenericError", "Parameter 'foo' is unexpected"));
     dt_exchange(&t, &c, "{\"execute\": \"qmp_capabilities\", \"arguments\": [1]}",
-                "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"QMP input member 'arguments' must be an object\"}}");
+                DT_ERROR("GenericError", "QMP input member 'arguments' must be an object"));
     assert_false(c.conn.negotiated);
     dt_negotiate(&t, &c, true);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 /* "oob" on a connection whose greeting did not offer it (QEMU's
@@ -83,16 +74,13 @@ static void test_oob_unavailable(void **state)
     dt_init(&t);
     dt_open(&t, &c, false);
     dt_exchange(&t, &c, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}}",
-                "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"Capability oob not available\"}}");
+                DT_ERROR("GenericError", "Capability oob not available"));
     dt_exchange(&t, &c,
                 "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\", \"oob\"]}}",
-                "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"Capability oob, oob not available\"}}");
+                DT_ERROR("GenericError", "Capability oob, oob not available"));
     assert_false(c.conn.negotiated);
     dt_negotiate(&t, &c, false);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 int main(void)

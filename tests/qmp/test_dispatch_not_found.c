@@ -13,28 +13,21 @@ static void test_not_found(void **state)
     dt_t t;
     dt_conn_t c;
     int stops = 0;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, true);
+    dt_start(&t, &c, true);
     dt_exchange(&t, &c, "{\"execute\": \"nosuch\", \"id\": 3}",
-                "{\"id\": 3, \"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                "\"The command nosuch has not been found\"}}");
+                DT_ERROR_ID("3", "CommandNotFound", "The command nosuch has not been found"));
     dt_exchange(&t, &c, "{\"exec-oob\": \"nosuch\", \"id\": 2}",
-                "{\"id\": 2, \"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                "\"The command nosuch has not been found\"}}");
+                DT_ERROR_ID("2", "CommandNotFound", "The command nosuch has not been found"));
     /* "stop" is in the schema, but nothing implements it here. */
     dt_exchange(&t, &c, "{\"execute\": \"stop\"}",
-                "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                "\"The command stop has not been found\"}}");
+                DT_ERROR("CommandNotFound", "The command stop has not been found"));
     /* Not found wins over bad arguments. */
     dt_exchange(&t, &c, "{\"execute\": \"stop\", \"arguments\": {\"a\": 1}}",
-                "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                "\"The command stop has not been found\"}}");
+                DT_ERROR("CommandNotFound", "The command stop has not been found"));
     assert_int_equal(vmig_qmp_register(t.qmp, "stop", stop_handler, &stops), 0);
     dt_exchange(&t, &c, "{\"execute\": \"stop\"}", "{\"return\": {}}");
     assert_int_equal(stops, 1);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 int main(void)

@@ -34,11 +34,9 @@ static void test_overtake(void **state)
     dt_conn_t c;
     int slow_state = 0;
     quick_log_t q = { .sleeper = &slow_state };
-    dt_init(&t);
+    dt_start(&t, &c, true);
     assert_int_equal(vmig_qmp_register(t.qmp, "migrate-pause", sleepy, &slow_state), 0);
     assert_int_equal(vmig_qmp_register(t.qmp, "query-yank", quick, &q), 0);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, true);
     dt_input(&t, &c, "{\"execute\": \"migrate-pause\", \"id\": 1}");
     dt_input(&t, &c, "{\"execute\": \"query-yank\", \"id\": 2}");
     dt_input(&t, &c, "{\"exec-oob\": \"query-yank\", \"id\": 3}");
@@ -47,8 +45,8 @@ static void test_overtake(void **state)
     assert_int_equal(dt_pending(&c), 0);
     /* An oob error overtakes as well. */
     dt_input(&t, &c, "{\"exec-oob\": \"query-version\", \"id\": 4}");
-    dt_expect(&c, "{\"id\": 4, \"error\": {\"class\": \"GenericError\", \"desc\": "
-                  "\"The command query-version does not support OOB\"}}");
+    dt_expect(&c, DT_ERROR_ID("4", "GenericError",
+                              "The command query-version does not support OOB"));
     dt_run(&t);
     assert_int_equal(slow_state, 2);
     dt_expect(&c, "{\"return\": {}, \"id\": 1}");
@@ -57,8 +55,7 @@ static void test_overtake(void **state)
     assert_int_equal(q.n, 2);
     assert_int_equal(q.seen[0], 11);
     assert_int_equal(q.seen[1], 2);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 static int quick_any(vmig_qmp_req_t *req, void *opaque, json_t **ret, vmig_qmp_error_t *err)
@@ -74,25 +71,21 @@ static void test_oob_rules(void **state)
     dt_t t;
     dt_conn_t c;
     int seen = 0;
-    dt_init(&t);
+    dt_start(&t, &c, true);
     assert_int_equal(vmig_qmp_register(t.qmp, "query-yank", quick_any, &seen), 0);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, true);
     dt_exchange(&t, &c, "{\"exec-oob\": \"qmp_capabilities\", \"id\": 9}",
-                "{\"id\": 9, \"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"The command qmp_capabilities does not support OOB\"}}");
+                DT_ERROR_ID("9", "GenericError",
+                            "The command qmp_capabilities does not support OOB"));
     dt_exchange(&t, &c, "{\"exec-oob\": 1, \"id\": 3}",
-                "{\"id\": 3, \"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"QMP input member 'exec-oob' must be a string\"}}");
+                DT_ERROR_ID("3", "GenericError", "QMP input member 'exec-oob' must be a string"));
     dt_exchange(&t, &c, "{\"exec-oob\": \"migrate-recover\", \"arguments\": {\"uri\": 1}, \"id\": 11}",
-                "{\"id\": 11, \"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                "\"The command migrate-recover has not been found\"}}");
+                DT_ERROR_ID("11", "CommandNotFound",
+                            "The command migrate-recover has not been found"));
     dt_exchange(&t, &c, "{\"exec-oob\": \"query-yank\"}", "{\"return\": []}");
     assert_int_equal(seen, 10);
     dt_exchange(&t, &c, "{\"execute\": \"query-yank\"}", "{\"return\": []}");
     assert_int_equal(seen, 20);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 int main(void)

@@ -275,8 +275,7 @@ static void run_diff(uint64_t seed, int mode)
         assert_int_equal(dt_pending(&c), 1);
         v[i] = dt_take(&c);
     }
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 
     for (size_t i = 0; i < n; i++) {
         char *a = normalized(q[i]), *b = normalized(v[i]);

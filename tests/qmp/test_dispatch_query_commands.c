@@ -12,9 +12,7 @@ static void test_query_commands(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
+    dt_start(&t, &c, false);
     /* The monitor's own commands. */
     dt_exchange(&t, &c, "{\"execute\": \"query-commands\"}",
                 "{\"return\": [{\"name\": \"query-qmp-schema\"}, {\"name\": \"query-commands\"}, "
@@ -25,8 +23,7 @@ static void test_query_commands(void **state)
                 "{\"return\": [{\"name\": \"getfd\"}, {\"name\": \"quit\"}, "
                 "{\"name\": \"query-qmp-schema\"}, {\"name\": \"query-commands\"}, "
                 "{\"name\": \"query-version\"}, {\"name\": \"qmp_capabilities\"}], \"id\": 1}");
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 static void test_register_errors(void **state)

@@ -17,17 +17,14 @@ static void test_not_an_object(void **state)
     dt_exchange(&t, &c, "1", GENERIC("QMP input must be a JSON object"));
     dt_exchange(&t, &c, "\"execute\"", GENERIC("QMP input must be a JSON object"));
     dt_exchange(&t, &c, "null", GENERIC("QMP input must be a JSON object"));
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 static void test_bad_members(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, false);
+    dt_start(&t, &c, false);
     dt_exchange(&t, &c, "{\"foo\": 1}", GENERIC("QMP input member 'foo' is unexpected"));
     dt_exchange(&t, &c, "{\"execute\": \"qmp_capabilities\", \"enable\": [\"oob\"]}",
                 GENERIC("QMP input member 'enable' is unexpected"));
@@ -35,16 +32,13 @@ static void test_bad_members(void **state)
     dt_exchange(&t, &c, "{\"execute\": \"query-version\", \"arguments\": null}",
                 GENERIC("QMP input member 'arguments' must be an object"));
     dt_exchange(&t, &c, "{\"id\": 5}",
-                "{\"id\": 5, \"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"QMP input lacks member 'execute'\"}}");
+                DT_ERROR_ID("5", "GenericError", "QMP input lacks member 'execute'"));
     /* Without oob, exec-oob is just an unexpected member. */
     dt_exchange(&t, &c, "{\"exec-oob\": \"query-version\", \"id\": 4}",
-                "{\"id\": 4, \"error\": {\"class\": \"GenericError\", \"desc\": "
-                "\"QMP input member 'exec-oob' is unexpected\"}}");
+                DT_ERROR_ID("4", "GenericError", "QMP input member 'exec-oob' is unexpected"));
     dt_exchange(&t, &c, "{\"execute\": \"query-version\", \"exec-oob\": \"query-version\"}",
                 GENERIC("QMP input member 'exec-oob' is unexpected"));
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 /* With several problems, QEMU reports the first member in its QDict's
@@ -53,9 +47,7 @@ static void test_member_order(void **state)
 {
     dt_t t;
     dt_conn_t c;
-    dt_init(&t);
-    dt_open(&t, &c, true);
-    dt_negotiate(&t, &c, true);
+    dt_start(&t, &c, true);
     dt_exchange(&t, &c, "{\"foo\": 1, \"execute\": 1}",
                 GENERIC("QMP input member 'execute' must be a string"));
     dt_exchange(&t, &c, "{\"execute\": 1, \"foo\": 1}",
@@ -70,8 +62,7 @@ static void test_member_order(void **state)
                 GENERIC("QMP input member 'execute' clashes with 'exec-oob'"));
     dt_exchange(&t, &c, "{\"exec-oob\": \"b\", \"execute\": \"a\"}",
                 GENERIC("QMP input member 'execute' clashes with 'exec-oob'"));
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 /* The transport's parse errors come back as they are, without an id. */
@@ -87,8 +78,7 @@ static void test_parse_error(void **state)
     dt_expect(&c, GENERIC("JSON parse error, invalid keyword 'tru'"));
     assert_int_equal(dt_pending(&c), 0);
     dt_negotiate(&t, &c, false);
-    dt_close(&t, &c);
-    dt_done(&t);
+    dt_end(&t, &c);
 }
 
 int main(void)

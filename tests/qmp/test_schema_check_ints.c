@@ -19,57 +19,63 @@ static const char *cmds =
     "{\"name\": \"n\", \"type\": \"number\", \"optional\": true, \"doc\": \"d\"},"
     "{\"name\": \"l8\", \"type\": [\"uint8\"], \"optional\": true, \"doc\": \"d\"}]}]";
 
+static const st_case_t signed_cases[] = {
+    { "{\"i\": -9223372036854775807}", "" },
+    { "{\"i\": 1.5}", "Invalid parameter type for 'i', expected: integer" },
+    { "{\"i\": 1e3}", "Invalid parameter type for 'i', expected: integer" },
+    { "{\"i\": \"1\"}", "Invalid parameter type for 'i', expected: integer" },
+    { "{\"i64\": true}", "Invalid parameter type for 'i64', expected: integer" },
+    { "{\"i8\": -128, \"i16\": 32767, \"i32\": -2147483648}", "" },
+    { "{\"i8\": 128}", "Parameter 'i8' expects int8_t" },
+    { "{\"i8\": -129}", "Parameter 'i8' expects int8_t" },
+    { "{\"i16\": -32769}", "Parameter 'i16' expects int16_t" },
+    { "{\"i32\": 2147483648}", "Parameter 'i32' expects int32_t" },
+    { "{\"i32\": null}", "Invalid parameter type for 'i32', expected: integer" },
+};
+
 static void test_signed(void **state)
 {
-    qmp_schema_t *s = st_load(NULL, cmds);
-    st_expect(s, "c", "{\"i\": -9223372036854775807}", "");
-    st_expect(s, "c", "{\"i\": 1.5}", "Invalid parameter type for 'i', expected: integer");
-    st_expect(s, "c", "{\"i\": 1e3}", "Invalid parameter type for 'i', expected: integer");
-    st_expect(s, "c", "{\"i\": \"1\"}", "Invalid parameter type for 'i', expected: integer");
-    st_expect(s, "c", "{\"i64\": true}", "Invalid parameter type for 'i64', expected: integer");
-    st_expect(s, "c", "{\"i8\": -128, \"i16\": 32767, \"i32\": -2147483648}", "");
-    st_expect(s, "c", "{\"i8\": 128}", "Parameter 'i8' expects int8_t");
-    st_expect(s, "c", "{\"i8\": -129}", "Parameter 'i8' expects int8_t");
-    st_expect(s, "c", "{\"i16\": -32769}", "Parameter 'i16' expects int16_t");
-    st_expect(s, "c", "{\"i32\": 2147483648}", "Parameter 'i32' expects int32_t");
-    st_expect(s, "c", "{\"i32\": null}", "Invalid parameter type for 'i32', expected: integer");
-    qmp_schema_free(s);
+    st_expect_all(NULL, cmds, "c", signed_cases, ST_N(signed_cases));
 }
+
+static const st_case_t unsigned_cases[] = {
+    /* Recorded from QEMU 7.2 (decompress-threads, x-checkpoint-delay,
+     * max-bandwidth). */
+    { "{\"u8\": 256}", "Parameter 'u8' expects uint8_t" },
+    { "{\"u8\": -1}", "Parameter 'u8' expects uint8_t" },
+    { "{\"u8\": 1.5}", "Parameter 'u8' expects uint64" },
+    { "{\"u8\": \"1\"}", "Parameter 'u8' expects uint64" },
+    { "{\"u32\": 4294967296}", "Parameter 'u32' expects uint32_t" },
+    { "{\"sz\": -1}", "" },
+    { "{\"sz\": 1e3}", "Parameter 'sz' expects uint64" },
+    { "{\"u8\": 255, \"u16\": 65535, \"u32\": 4294967295, \"u64\": -1}", "" },
+    { "{\"u16\": 65536}", "Parameter 'u16' expects uint16_t" },
+    { "{\"u64\": false}", "Parameter 'u64' expects uint64" },
+    /* A JSON decoder may give integers above INT64_MAX as reals. */
+    { "{\"u64\": 18446744073709551615.0}", "" },
+    { "{\"u64\": 18446744073709551616.0}", "" },
+    { "{\"u64\": 3e19}", "Parameter 'u64' expects uint64" },
+    { "{\"u8\": 9223372036854775808.0}", "Parameter 'u8' expects uint8_t" },
+    /* In a list: the range error names no member ("null"), the type error
+     * gives the path. */
+    { "{\"l8\": [1, 300]}", "Parameter 'null' expects uint8_t" },
+    { "{\"l8\": [1, \"x\"]}", "Parameter 'l8[1]' expects uint64" },
+};
 
 static void test_unsigned(void **state)
 {
-    qmp_schema_t *s = st_load(NULL, cmds);
-    /* Recorded from QEMU 7.2 (decompress-threads, x-checkpoint-delay,
-     * max-bandwidth). */
-    st_expect(s, "c", "{\"u8\": 256}", "Parameter 'u8' expects uint8_t");
-    st_expect(s, "c", "{\"u8\": -1}", "Parameter 'u8' expects uint8_t");
-    st_expect(s, "c", "{\"u8\": 1.5}", "Parameter 'u8' expects uint64");
-    st_expect(s, "c", "{\"u8\": \"1\"}", "Parameter 'u8' expects uint64");
-    st_expect(s, "c", "{\"u32\": 4294967296}", "Parameter 'u32' expects uint32_t");
-    st_expect(s, "c", "{\"sz\": -1}", "");
-    st_expect(s, "c", "{\"sz\": 1e3}", "Parameter 'sz' expects uint64");
-    st_expect(s, "c", "{\"u8\": 255, \"u16\": 65535, \"u32\": 4294967295, \"u64\": -1}", "");
-    st_expect(s, "c", "{\"u16\": 65536}", "Parameter 'u16' expects uint16_t");
-    st_expect(s, "c", "{\"u64\": false}", "Parameter 'u64' expects uint64");
-    /* A JSON decoder may give integers above INT64_MAX as reals. */
-    st_expect(s, "c", "{\"u64\": 18446744073709551615.0}", "");
-    st_expect(s, "c", "{\"u64\": 18446744073709551616.0}", "");
-    st_expect(s, "c", "{\"u64\": 3e19}", "Parameter 'u64' expects uint64");
-    st_expect(s, "c", "{\"u8\": 9223372036854775808.0}", "Parameter 'u8' expects uint8_t");
-    /* In a list: the range error names no member ("null"), the type error
-     * gives the path. */
-    st_expect(s, "c", "{\"l8\": [1, 300]}", "Parameter 'null' expects uint8_t");
-    st_expect(s, "c", "{\"l8\": [1, \"x\"]}", "Parameter 'l8[1]' expects uint64");
-    qmp_schema_free(s);
+    st_expect_all(NULL, cmds, "c", unsigned_cases, ST_N(unsigned_cases));
 }
+
+static const st_case_t number_cases[] = {
+    { "{\"n\": 1}", "" },
+    { "{\"n\": -1.5e300}", "" },
+    { "{\"n\": \"1\"}", "Invalid parameter type for 'n', expected: number" },
+};
 
 static void test_number(void **state)
 {
-    qmp_schema_t *s = st_load(NULL, cmds);
-    st_expect(s, "c", "{\"n\": 1}", "");
-    st_expect(s, "c", "{\"n\": -1.5e300}", "");
-    st_expect(s, "c", "{\"n\": \"1\"}", "Invalid parameter type for 'n', expected: number");
-    qmp_schema_free(s);
+    st_expect_all(NULL, cmds, "c", number_cases, ST_N(number_cases));
 }
 
 int main(void)

@@ -30,50 +30,55 @@ static const char *cmds =
     "{\"name\": \"dev\", \"type\": \"Dev\", \"optional\": true, \"doc\": \"d\"}]},"
     " {\"command\": \"named\", \"since\": \"1\", \"doc\": \"d\", \"arguments\": \"Map\"}]";
 
-static void test_paths(void **state)
-{
-    qmp_schema_t *s = st_load(types, cmds);
+static const st_case_t paths_cases[] = {
     /* Recorded from QEMU 7.2's block-bitmap-mapping. */
-    st_expect(s, "c", "{\"maps\": [{\"id\": \"a\"}]}", "Parameter 'maps[0].alias' is missing");
-    st_expect(s, "c",
-              "{\"maps\": [{\"id\": \"a\", \"alias\": \"b\", \"bitmaps\": [{\"name\": 1}]}]}",
-              "Invalid parameter type for 'maps[0].bitmaps[0].name', expected: string");
-    st_expect(s, "c", "{\"maps\": [1]}", "Invalid parameter type for 'maps[0]', expected: object");
-    st_expect(s, "c", "{\"maps\": {}}", "Invalid parameter type for 'maps', expected: array");
+    { "{\"maps\": [{\"id\": \"a\"}]}", "Parameter 'maps[0].alias' is missing" },
+    { "{\"maps\": [{\"id\": \"a\", \"alias\": \"b\", \"bitmaps\": [{\"name\": 1}]}]}",
+      "Invalid parameter type for 'maps[0].bitmaps[0].name', expected: string" },
+    { "{\"maps\": [1]}", "Invalid parameter type for 'maps[0]', expected: object" },
+    { "{\"maps\": {}}", "Invalid parameter type for 'maps', expected: array" },
     /* The base's members come first. */
-    st_expect(s, "c", "{\"one\": {}}", "Parameter 'one.id' is missing");
-    st_expect(s, "c", "{\"one\": {\"id\": \"i\", \"alias\": \"a\", \"bitmaps\": [{\"name\": \"n\", "
-                      "\"size\": -1}, {\"name\": \"m\", \"x\": 1}]}}",
-              "Parameter 'one.bitmaps[1].x' is unexpected");
+    { "{\"one\": {}}", "Parameter 'one.id' is missing" },
+    { "{\"one\": {\"id\": \"i\", \"alias\": \"a\", \"bitmaps\": [{\"name\": \"n\", "
+      "\"size\": -1}, {\"name\": \"m\", \"x\": 1}]}}",
+      "Parameter 'one.bitmaps[1].x' is unexpected" },
     /* A nested object's leftovers are reported before later members of its
      * parent are looked at. */
-    st_expect(s, "c", "{\"one\": {\"id\": \"i\", \"alias\": \"a\", \"q\": 1}, \"dev\": 5}",
-              "Parameter 'one.q' is unexpected");
-    st_expect(s, "c",
-              "{\"maps\": [{\"id\": \"a\", \"alias\": \"b\"}, {\"id\": \"c\", \"alias\": \"d\", "
-              "\"bitmaps\": []}], \"one\": {\"id\": \"i\", \"alias\": \"a\"}}",
-              "");
-    /* Arguments given as a named struct. */
-    st_expect(s, "named", "{\"alias\": \"a\"}", "Parameter 'id' is missing");
-    st_expect(s, "named", "{\"id\": \"i\", \"alias\": \"a\"}", "");
-    qmp_schema_free(s);
+    { "{\"one\": {\"id\": \"i\", \"alias\": \"a\", \"q\": 1}, \"dev\": 5}",
+      "Parameter 'one.q' is unexpected" },
+    { "{\"maps\": [{\"id\": \"a\", \"alias\": \"b\"}, {\"id\": \"c\", \"alias\": \"d\", "
+      "\"bitmaps\": []}], \"one\": {\"id\": \"i\", \"alias\": \"a\"}}",
+      "" },
+};
+
+/* Arguments given as a named struct. */
+static const st_case_t named_cases[] = {
+    { "{\"alias\": \"a\"}", "Parameter 'id' is missing" },
+    { "{\"id\": \"i\", \"alias\": \"a\"}", "" },
+};
+
+static void test_paths(void **state)
+{
+    st_expect_all(types, cmds, "c", paths_cases, ST_N(paths_cases));
+    st_expect_all(types, cmds, "named", named_cases, ST_N(named_cases));
 }
+
+static const st_case_t union_cases[] = {
+    { "{\"dev\": {\"kind\": \"disk\", \"node\": \"n\"}}", "" },
+    { "{\"dev\": {\"kind\": \"none\"}}", "" },
+    { "{\"dev\": {\"kind\": \"none\", \"node\": \"n\"}}", "Parameter 'dev.node' is unexpected" },
+    { "{\"dev\": {\"node\": \"n\"}}", "Parameter 'dev.kind' is missing" },
+    { "{\"dev\": {\"kind\": \"tape\"}}", "Parameter 'kind' does not accept value 'tape'" },
+    { "{\"dev\": {\"kind\": \"net\"}}", "Parameter 'dev.mac' is missing" },
+    { "{\"dev\": {\"kind\": \"net\", \"mac\": \"m\", \"mtu\": 70000}}",
+      "Parameter 'mtu' expects uint16_t" },
+    { "{\"dev\": {\"kind\": \"net\", \"tag\": 1, \"mac\": 1}}",
+      "Invalid parameter type for 'dev.tag', expected: string" },
+};
 
 static void test_union(void **state)
 {
-    qmp_schema_t *s = st_load(types, cmds);
-    st_expect(s, "c", "{\"dev\": {\"kind\": \"disk\", \"node\": \"n\"}}", "");
-    st_expect(s, "c", "{\"dev\": {\"kind\": \"none\"}}", "");
-    st_expect(s, "c", "{\"dev\": {\"kind\": \"none\", \"node\": \"n\"}}",
-              "Parameter 'dev.node' is unexpected");
-    st_expect(s, "c", "{\"dev\": {\"node\": \"n\"}}", "Parameter 'dev.kind' is missing");
-    st_expect(s, "c", "{\"dev\": {\"kind\": \"tape\"}}", "Parameter 'kind' does not accept value 'tape'");
-    st_expect(s, "c", "{\"dev\": {\"kind\": \"net\"}}", "Parameter 'dev.mac' is missing");
-    st_expect(s, "c", "{\"dev\": {\"kind\": \"net\", \"mac\": \"m\", \"mtu\": 70000}}",
-              "Parameter 'mtu' expects uint16_t");
-    st_expect(s, "c", "{\"dev\": {\"kind\": \"net\", \"tag\": 1, \"mac\": 1}}",
-              "Invalid parameter type for 'dev.tag', expected: string");
-    qmp_schema_free(s);
+    st_expect_all(types, cmds, "c", union_cases, ST_N(union_cases));
 }
 
 int main(void)

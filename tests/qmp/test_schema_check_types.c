@@ -27,55 +27,61 @@ static const char *cmds =
     "{\"name\": \"t\", \"type\": \"StrOrNull\", \"optional\": true, \"doc\": \"d\"},"
     "{\"name\": \"w\", \"type\": \"Wide\", \"optional\": true, \"doc\": \"d\"}]}]";
 
+static const st_case_t scalars_cases[] = {
+    { "{}", "" },
+    { "{\"s\": \"\", \"b\": false, \"z\": null, \"a\": [1, {}]}", "" },
+    { "{\"s\": 1}", "Invalid parameter type for 's', expected: string" },
+    { "{\"s\": null}", "Invalid parameter type for 's', expected: string" },
+    { "{\"b\": \"true\"}", "Invalid parameter type for 'b', expected: boolean" },
+    { "{\"b\": 0}", "Invalid parameter type for 'b', expected: boolean" },
+    { "{\"z\": 0}", "Invalid parameter type for 'z', expected: null" },
+    { "{\"a\": null}", "" },
+};
+
 static void test_scalars(void **state)
 {
-    qmp_schema_t *s = st_load(types, cmds);
-    st_expect(s, "c", "{}", "");
-    st_expect(s, "c", "{\"s\": \"\", \"b\": false, \"z\": null, \"a\": [1, {}]}", "");
-    st_expect(s, "c", "{\"s\": 1}", "Invalid parameter type for 's', expected: string");
-    st_expect(s, "c", "{\"s\": null}", "Invalid parameter type for 's', expected: string");
-    st_expect(s, "c", "{\"b\": \"true\"}", "Invalid parameter type for 'b', expected: boolean");
-    st_expect(s, "c", "{\"b\": 0}", "Invalid parameter type for 'b', expected: boolean");
-    st_expect(s, "c", "{\"z\": 0}", "Invalid parameter type for 'z', expected: null");
-    st_expect(s, "c", "{\"a\": null}", "");
-    qmp_schema_free(s);
+    st_expect_all(types, cmds, "c", scalars_cases, ST_N(scalars_cases));
 }
+
+static const st_case_t enums_cases[] = {
+    { "{\"e\": \"green\", \"le\": [\"red\", \"red\"]}", "" },
+    { "{\"e\": \"blue\"}", "Parameter 'e' does not accept value 'blue'" },
+    { "{\"e\": \"RED\"}", "Parameter 'e' does not accept value 'RED'" },
+    { "{\"e\": 1}", "Invalid parameter type for 'e', expected: string" },
+    /* List elements have no name: QEMU says "null" (as for
+     * qmp_capabilities' enable). */
+    { "{\"le\": [\"red\", \"blue\"]}", "Parameter 'null' does not accept value 'blue'" },
+    { "{\"le\": [\"red\", 2]}", "Invalid parameter type for 'le[1]', expected: string" },
+    { "{\"le\": \"red\"}", "Invalid parameter type for 'le', expected: array" },
+};
 
 static void test_enums(void **state)
 {
-    qmp_schema_t *s = st_load(types, cmds);
-    st_expect(s, "c", "{\"e\": \"green\", \"le\": [\"red\", \"red\"]}", "");
-    st_expect(s, "c", "{\"e\": \"blue\"}", "Parameter 'e' does not accept value 'blue'");
-    st_expect(s, "c", "{\"e\": \"RED\"}", "Parameter 'e' does not accept value 'RED'");
-    st_expect(s, "c", "{\"e\": 1}", "Invalid parameter type for 'e', expected: string");
-    /* List elements have no name: QEMU says "null" (as for
-     * qmp_capabilities' enable). */
-    st_expect(s, "c", "{\"le\": [\"red\", \"blue\"]}", "Parameter 'null' does not accept value 'blue'");
-    st_expect(s, "c", "{\"le\": [\"red\", 2]}", "Invalid parameter type for 'le[1]', expected: string");
-    st_expect(s, "c", "{\"le\": \"red\"}", "Invalid parameter type for 'le', expected: array");
-    qmp_schema_free(s);
+    st_expect_all(types, cmds, "c", enums_cases, ST_N(enums_cases));
 }
+
+static const st_case_t alternates_cases[] = {
+    /* Recorded from QEMU 7.2 (tls-creds is a StrOrNull). */
+    { "{\"t\": \"x\"}", "" },
+    { "{\"t\": null}", "" },
+    { "{\"t\": 1}", "Invalid parameter type for 't', expected: StrOrNull" },
+    { "{\"t\": []}", "Invalid parameter type for 't', expected: StrOrNull" },
+    /* The alternative is chosen by JSON type, then checked as usual. */
+    { "{\"w\": \"red\"}", "" },
+    { "{\"w\": \"blue\"}", "Parameter 'w' does not accept value 'blue'" },
+    { "{\"w\": 7}", "" },
+    { "{\"w\": 300}", "Parameter 'w' expects uint8_t" },
+    { "{\"w\": 1.5}", "Parameter 'w' expects uint64" },
+    { "{\"w\": true}", "" },
+    { "{\"w\": {\"x\": 1}}", "" },
+    { "{\"w\": {}}", "Parameter 'w.x' is missing" },
+    { "{\"w\": [1, \"a\"]}", "Invalid parameter type for 'w[1]', expected: integer" },
+    { "{\"w\": null}", "Invalid parameter type for 'w', expected: Wide" },
+};
 
 static void test_alternates(void **state)
 {
-    qmp_schema_t *s = st_load(types, cmds);
-    /* Recorded from QEMU 7.2 (tls-creds is a StrOrNull). */
-    st_expect(s, "c", "{\"t\": \"x\"}", "");
-    st_expect(s, "c", "{\"t\": null}", "");
-    st_expect(s, "c", "{\"t\": 1}", "Invalid parameter type for 't', expected: StrOrNull");
-    st_expect(s, "c", "{\"t\": []}", "Invalid parameter type for 't', expected: StrOrNull");
-    /* The alternative is chosen by JSON type, then checked as usual. */
-    st_expect(s, "c", "{\"w\": \"red\"}", "");
-    st_expect(s, "c", "{\"w\": \"blue\"}", "Parameter 'w' does not accept value 'blue'");
-    st_expect(s, "c", "{\"w\": 7}", "");
-    st_expect(s, "c", "{\"w\": 300}", "Parameter 'w' expects uint8_t");
-    st_expect(s, "c", "{\"w\": 1.5}", "Parameter 'w' expects uint64");
-    st_expect(s, "c", "{\"w\": true}", "");
-    st_expect(s, "c", "{\"w\": {\"x\": 1}}", "");
-    st_expect(s, "c", "{\"w\": {}}", "Parameter 'w.x' is missing");
-    st_expect(s, "c", "{\"w\": [1, \"a\"]}", "Invalid parameter type for 'w[1]', expected: integer");
-    st_expect(s, "c", "{\"w\": null}", "Invalid parameter type for 'w', expected: Wide");
-    qmp_schema_free(s);
+    st_expect_all(types, cmds, "c", alternates_cases, ST_N(alternates_cases));
 }
 
 int main(void)

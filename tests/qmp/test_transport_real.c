@@ -49,13 +49,11 @@ static int tt_register(tt_server_t *s)
     return r;
 }
 
-static tt_server_t *start(char *dir, size_t dirlen, char *uri, size_t urilen)
+static tt_server_t *start(tt_dir_t *d)
 {
-    tt_tmpdir(dir, dirlen);
-    snprintf(uri, urilen, "unix:%s/qmp.sock", dir);
     vmig_qmp_opts_t opts = {.version_major = 7, .version_minor = 2, .version_micro = 22,
                             .package = "Debian 1:7.2+dfsg-7+deb12u18+b3"};
-    return tt_start(uri, NULL, &opts);
+    return tt_start_unix(d, &opts);
 }
 
 static void expect_line(tt_client_t *c, const char *want)
@@ -69,9 +67,9 @@ static void expect_line(tt_client_t *c, const char *want)
 /* Input and what QEMU 7.2.22 (`-qmp stdio`) answered, byte for byte. */
 static void test_qemu_bytes(void **state)
 {
-    char dir[64], uri[128];
-    tt_server_t *s = start(dir, sizeof(dir), uri, sizeof(uri));
-    tt_client_t *c = tt_connect_unix(uri);
+    tt_dir_t d;
+    tt_server_t *s = start(&d);
+    tt_client_t *c = tt_connect_unix(d.uri);
     assert_non_null(c);
     expect_line(c, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "
                    "\"package\": \"Debian 1:7.2+dfsg-7+deb12u18+b3\"}, \"capabilities\": [\"oob\"]}}\r\n");
@@ -131,21 +129,18 @@ static void test_qemu_bytes(void **state)
         }
     }
     tt_close(c);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 /* A client that hangs up while its command runs is gone at once; the
  * command finishes with req->conn == NULL. */
 static void test_hangup_mid_command(void **state)
 {
-    char dir[64], uri[128];
-    tt_server_t *s = start(dir, sizeof(dir), uri, sizeof(uri));
+    tt_dir_t d;
+    tt_server_t *s = start(&d);
     atomic_store(&stop_ms, 1000);
     unsigned started = atomic_load(&stop_started), dropped = atomic_load(&stop_dropped);
-    tt_client_t *c = tt_connect_unix(uri);
-    assert_non_null(c);
-    tt_negotiate(c);
+    tt_client_t *c = tt_client_ready(d.uri);
     tt_send(c, "{\"execute\":\"stop\",\"id\":1}{\"execute\":\"query-status\",\"id\":2}");
     tt_wait_eq(&stop_started, started + 1);
     tt_wait_live(s, 1);
@@ -154,18 +149,17 @@ static void test_hangup_mid_command(void **state)
     tt_wait_live(s, 0);
     assert_true(tt_now_ms() - t0 < 500);
     assert_int_equal(tt_wait_eq(&stop_dropped, dropped + 1), dropped + 1);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 /* With "oob", an exec-oob command is read and answered while an in-band
  * one runs; freeing the monitor cancels the command still running. */
 static void test_oob_overtakes(void **state)
 {
-    char dir[64], uri[128];
-    tt_server_t *s = start(dir, sizeof(dir), uri, sizeof(uri));
+    tt_dir_t d;
+    tt_server_t *s = start(&d);
     atomic_store(&stop_ms, 300);
-    tt_client_t *c = tt_connect_unix(uri);
+    tt_client_t *c = tt_connect_unix(d.uri);
     assert_non_null(c);
     json_decref(tt_recv(c));
     tt_send(c, "{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]}}");
@@ -184,19 +178,19 @@ static void test_oob_overtakes(void **state)
     assert_int_equal(atomic_load(&stop_cancelled), cancelled + 1);
     assert_null(tt_line(c));
     tt_close(c);
-    tt_rmdir(dir);
+    tt_rmdir(d.dir);
 }
 
 #define CONNECTIONS 2000
 
 static void test_many_connections(void **state)
 {
-    char dir[64], uri[128];
-    tt_server_t *s = start(dir, sizeof(dir), uri, sizeof(uri));
+    tt_dir_t d;
+    tt_server_t *s = start(&d);
     atomic_store(&stop_ms, 20);
     unsigned fds0 = tt_count_fds();
     for (int i = 0; i < CONNECTIONS; i++) {
-        tt_client_t *c = tt_connect_unix(uri);
+        tt_client_t *c = tt_connect_unix(d.uri);
         assert_non_null(c);
         switch (i % 4) {
         case 0:
@@ -219,13 +213,12 @@ static void test_many_connections(void **state)
     tt_wait_live(s, 0);
     assert_int_equal(tt_wait_eq(&stop_finished, atomic_load(&stop_started)), atomic_load(&stop_started));
     assert_int_equal(tt_count_fds(), fds0);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 int main(void)
 {
-    alarm(TT_TIMEOUT_S);
+    vt_test_setup(TT_TIMEOUT_S);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qemu_bytes),
         cmocka_unit_test(test_hangup_mid_command),

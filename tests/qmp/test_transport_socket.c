@@ -13,26 +13,19 @@ static const char GREETING[] = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0
                                "\"major\": 7}, \"package\": \"vmig-test\"}, \"capabilities\": "
                                "[\"oob\"]}}\r\n";
 
-static void unix_uri(char *uri, size_t len, const char *dir)
-{
-    snprintf(uri, len, "unix:%s/qmp.sock", dir);
-}
-
 static void test_greeting_and_mode(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
-    tt_server_t *s = tt_start(uri, NULL, NULL);
-    assert_string_equal(s->bound[0], uri);
+    tt_dir_t d;
+    tt_server_t *s = tt_start_unix(&d, NULL);
+    assert_string_equal(s->bound[0], d.uri);
 
     struct stat st;
-    assert_int_equal(lstat(uri + 5, &st), 0);
+    assert_int_equal(lstat(d.uri + 5, &st), 0);
     assert_true(S_ISSOCK(st.st_mode));
     assert_int_equal(st.st_mode & 0777, 0600);
 
     /* Byte for byte QEMU's layout: ", " and ": " separators, then "\r\n". */
-    tt_client_t *c = tt_connect_unix(uri);
+    tt_client_t *c = tt_connect_unix(d.uri);
     assert_non_null(c);
     char *line = tt_line(c);
     assert_non_null(line);
@@ -60,8 +53,8 @@ static void test_greeting_and_mode(void **state)
 
     tt_stop(s);
     /* The socket file goes with the monitor. */
-    assert_int_equal(lstat(uri + 5, &st), -1);
-    tt_rmdir(dir);
+    assert_int_equal(lstat(d.uri + 5, &st), -1);
+    tt_rmdir(d.dir);
 }
 
 /* Send text in pieces cut at the given offsets, pausing between them. */
@@ -94,14 +87,10 @@ static void expect_error(tt_client_t *c, const char *desc)
 
 static void test_order_pieces_and_errors(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
+    tt_dir_t d;
     vmig_qmp_opts_t opts = {.max_input = 4096, .max_depth = 8};
-    tt_server_t *s = tt_start(uri, NULL, &opts);
-    tt_client_t *c = tt_connect_unix(uri);
-    assert_non_null(c);
-    tt_negotiate(c);
+    tt_server_t *s = tt_start_unix(&d, &opts);
+    tt_client_t *c = tt_client_ready(d.uri);
 
     /* Several values in one write, one value over several. */
     tt_send(c, "{\"execute\":\"echo\",\"id\":1}\n{\"execute\":\"echo\",\"id\":2}  {\"execute\"");
@@ -141,7 +130,7 @@ static void test_order_pieces_and_errors(void **state)
     expect_id(c, 7);
 
     /* Events go to negotiated clients only. */
-    tt_client_t *quiet = tt_connect_unix(uri);
+    tt_client_t *quiet = tt_connect_unix(d.uri);
     assert_non_null(quiet);
     json_decref(tt_recv(quiet)); /* greeting; never negotiates */
     tt_send(c, "{\"execute\":\"event\",\"id\":8}");
@@ -154,20 +143,15 @@ static void test_order_pieces_and_errors(void **state)
     tt_close(quiet);
 
     tt_close(c);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 static void test_fd_passing(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
-    tt_server_t *s = tt_start(uri, NULL, NULL);
+    tt_dir_t d;
+    tt_server_t *s = tt_start_unix(&d, NULL);
     unsigned fds0 = tt_count_fds();
-    tt_client_t *c = tt_connect_unix(uri);
-    assert_non_null(c);
-    tt_negotiate(c);
+    tt_client_t *c = tt_client_ready(d.uri);
 
     /* getfd with no descriptor. */
     tt_send(c, "{\"execute\":\"getfd\",\"id\":1}");
@@ -228,20 +212,18 @@ static void test_fd_passing(void **state)
         close(rd[i]);
     }
     assert_int_equal(tt_count_fds(), fds0);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 static void test_tcp(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
+    tt_dir_t d;
+    tt_dir_make(&d);
     char uri_opts[160];
-    snprintf(uri_opts, sizeof(uri_opts), "%s,server=on,wait=off", uri);
+    snprintf(uri_opts, sizeof(uri_opts), "%s,server=on,wait=off", d.uri);
     tt_server_t *s = tt_start("tcp:127.0.0.1:0,server,nowait", uri_opts, NULL);
     assert_true(strncmp(s->bound[0], "tcp:127.0.0.1:", 14) == 0);
-    assert_string_equal(s->bound[1], uri);
+    assert_string_equal(s->bound[1], d.uri);
     int port = atoi(s->bound[0] + 14);
     assert_true(port > 0);
 
@@ -260,12 +242,9 @@ static void test_tcp(void **state)
     tt_close(c);
 
     /* Both listeners serve. */
-    c = tt_connect_unix(uri);
-    assert_non_null(c);
-    tt_negotiate(c);
+    c = tt_client_ready(d.uri);
     tt_close(c);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 static void test_bad_listen(void **state)
@@ -353,15 +332,11 @@ static void test_close_during_listen(void **state)
  * every client sees the end, the thread's loop ends with nothing open. */
 static void test_close_with_clients(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
-    tt_server_t *s = tt_start(uri, NULL, NULL);
+    tt_dir_t d;
+    tt_server_t *s = tt_start_unix(&d, NULL);
     tt_client_t *c[3];
     for (int i = 0; i < 3; i++) {
-        c[i] = tt_connect_unix(uri);
-        assert_non_null(c[i]);
-        tt_negotiate(c[i]);
+        c[i] = tt_client_ready(d.uri);
     }
     tt_send(c[0], "{\"execute\":\"slow\",\"id\":1}");
     tt_send(c[1], "{\"execute\":"); /* half a command */
@@ -371,7 +346,18 @@ static void test_close_with_clients(void **state)
         assert_null(tt_line(c[i]));
         tt_close(c[i]);
     }
-    tt_rmdir(dir);
+    tt_rmdir(d.dir);
+}
+
+/* Send "hold" (the dispatcher keeps the reader until the command ends) then
+ * "echo" in one write, and wait until the hold has been read: the number of
+ * values the server had read before. */
+static unsigned send_hold_then_echo(tt_server_t *s, tt_client_t *c)
+{
+    unsigned values = atomic_load(&s->values);
+    tt_send(c, "{\"execute\":\"hold\",\"id\":1}{\"execute\":\"echo\",\"id\":2}");
+    tt_wait_eq(&s->values, values + 1);
+    return values;
 }
 
 /* The dispatcher may suspend the reader inside vmig_qmp_dispatch() (flow
@@ -379,16 +365,10 @@ static void test_close_with_clients(void **state)
  * that wait instead of waiting for it. */
 static void test_close_while_dispatch_waits(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
-    tt_server_t *s = tt_start(uri, NULL, NULL);
-    tt_client_t *c = tt_connect_unix(uri);
-    assert_non_null(c);
-    tt_negotiate(c);
-    unsigned values = atomic_load(&s->values);
-    tt_send(c, "{\"execute\":\"hold\",\"id\":1}{\"execute\":\"echo\",\"id\":2}");
-    tt_wait_eq(&s->values, values + 1);
+    tt_dir_t d;
+    tt_server_t *s = tt_start_unix(&d, NULL);
+    tt_client_t *c = tt_client_ready(d.uri);
+    unsigned values = send_hold_then_echo(s, c);
     tt_sleep_ms(50);
     assert_int_equal(atomic_load(&s->values), values + 1); /* echo not read yet */
     assert_int_equal(atomic_load(&s->hold_result), 1);
@@ -400,7 +380,7 @@ static void test_close_while_dispatch_waits(void **state)
     free(s);
     assert_null(tt_line(c)); /* the hold's reply was dropped with the connection */
     tt_close(c);
-    tt_rmdir(dir);
+    tt_rmdir(d.dir);
 }
 
 /* A client that hangs up while the dispatcher holds its reader (a command
@@ -408,17 +388,11 @@ static void test_close_while_dispatch_waits(void **state)
  * shuts its sending side gets every reply, then the end. */
 static void test_hangup_while_dispatch_waits(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
-    tt_server_t *s = tt_start(uri, NULL, NULL);
+    tt_dir_t d;
+    tt_server_t *s = tt_start_unix(&d, NULL);
 
-    tt_client_t *c = tt_connect_unix(uri);
-    assert_non_null(c);
-    tt_negotiate(c);
-    unsigned values = atomic_load(&s->values);
-    tt_send(c, "{\"execute\":\"hold\",\"id\":1}{\"execute\":\"echo\",\"id\":2}");
-    tt_wait_eq(&s->values, values + 1);
+    tt_client_t *c = tt_client_ready(d.uri);
+    unsigned values = send_hold_then_echo(s, c);
     uint64_t t0 = tt_now_ms();
     tt_close(c);
     tt_wait_live(s, 0);
@@ -427,7 +401,7 @@ static void test_hangup_while_dispatch_waits(void **state)
     assert_int_equal(atomic_load(&s->values), values + 1); /* echo was never read */
 
     /* "Send everything, shut down, read the replies" (socat's way). */
-    c = tt_connect_unix(uri);
+    c = tt_connect_unix(d.uri);
     assert_non_null(c);
     tt_send(c, "{\"execute\":\"qmp_capabilities\",\"id\":0}"
                "{\"execute\":\"hold\",\"arguments\":{\"ms\":100},\"id\":1}"
@@ -435,21 +409,18 @@ static void test_hangup_while_dispatch_waits(void **state)
     shutdown(c->fd, SHUT_WR);
     json_decref(tt_recv(c)); /* greeting */
     for (json_int_t id = 0; id < 3; id++) {
-        json_t *r = tt_recv(c);
-        assert_int_equal(json_integer_value(json_object_get(r, "id")), id);
-        json_decref(r);
+        tt_expect_id(c, id);
     }
     assert_int_equal(atomic_load(&s->hold_result), 0);
     assert_null(tt_line(c));
     tt_close(c);
     tt_wait_live(s, 0);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 int main(void)
 {
-    alarm(TT_TIMEOUT_S);
+    vt_test_setup(TT_TIMEOUT_S);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greeting_and_mode),
         cmocka_unit_test(test_order_pieces_and_errors),

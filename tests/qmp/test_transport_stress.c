@@ -7,21 +7,14 @@
 
 #include <malloc.h>
 
-static void unix_uri(char *uri, size_t len, const char *dir)
-{
-    snprintf(uri, len, "unix:%s/qmp.sock", dir);
-}
-
 static void test_slow_reader_dropped(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
+    tt_dir_t d;
     vmig_qmp_opts_t opts = {.max_output = 256 * 1024};
-    tt_server_t *s = tt_start(uri, NULL, &opts);
+    tt_server_t *s = tt_start_unix(&d, &opts);
 
-    tt_client_t *slow = tt_connect_unix(uri);
-    tt_client_t *good = tt_connect_unix(uri);
+    tt_client_t *slow = tt_connect_unix(d.uri);
+    tt_client_t *good = tt_connect_unix(d.uri);
     assert_non_null(slow);
     assert_non_null(good);
     tt_negotiate(slow);
@@ -48,9 +41,7 @@ static void test_slow_reader_dropped(void **state)
     uint64_t ms = tt_now_ms() - t0;
     assert_true(ticks >= 3);
     tt_send(good, "{\"execute\":\"echo\",\"id\":1}");
-    json_t *r = tt_recv(good);
-    assert_int_equal(json_integer_value(json_object_get(r, "id")), 1);
-    json_decref(r);
+    tt_expect_id(good, 1);
     fprintf(stderr, "slow client dropped after %llu ms, %u timer ticks meanwhile\n",
             (unsigned long long)ms, ticks);
 
@@ -68,8 +59,7 @@ static void test_slow_reader_dropped(void **state)
     assert_true(got < 6u * 1024 * 1024);
     tt_close(slow);
     tt_close(good);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 #define CONNECTIONS 2000
@@ -100,21 +90,19 @@ static void one_client(const char *uri, int i)
 
 static void test_many_connections(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
-    tt_server_t *s = tt_start(uri, NULL, NULL);
+    tt_dir_t d;
+    tt_server_t *s = tt_start_unix(&d, NULL);
 
     /* A warm-up round lets the allocator and the stack pool reach their size. */
     for (int i = 0; i < 100; i++)
-        one_client(uri, i);
+        one_client(d.uri, i);
     tt_wait_live(s, 0);
     assert_int_equal(tt_wait_eq(&s->slow_running, 0), 0);
     unsigned fds0 = tt_count_fds();
     struct mallinfo2 m0 = mallinfo2();
 
     for (int i = 0; i < CONNECTIONS; i++)
-        one_client(uri, i);
+        one_client(d.uri, i);
     tt_wait_live(s, 0);
     assert_int_equal(tt_wait_eq(&s->slow_running, 0), 0);
     assert_int_equal(atomic_load(&s->opened), CONNECTIONS + 100);
@@ -126,26 +114,23 @@ static void test_many_connections(void **state)
     assert_true(grown < 512 * 1024);
 
     /* Still serving. */
-    tt_client_t *c = tt_connect_unix(uri);
+    tt_client_t *c = tt_connect_unix(d.uri);
     tt_negotiate(c);
     tt_close(c);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 /* Many clients at once, all answered, then all gone. */
 static void test_many_at_once(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
-    tt_server_t *s = tt_start(uri, NULL, NULL);
+    tt_dir_t d;
+    tt_server_t *s = tt_start_unix(&d, NULL);
     unsigned fds0 = tt_count_fds();
     enum { N = 200 };
     tt_client_t **c = calloc(N, sizeof(*c));
     assert_non_null(c);
     for (int i = 0; i < N; i++) {
-        c[i] = tt_connect_unix(uri);
+        c[i] = tt_connect_unix(d.uri);
         assert_non_null(c[i]);
     }
     for (int i = 0; i < N; i++)
@@ -153,9 +138,7 @@ static void test_many_at_once(void **state)
     for (int i = 0; i < N; i++)
         tt_send(c[i], "{\"execute\":\"slow\",\"id\":7}");
     for (int i = 0; i < N; i++) {
-        json_t *r = tt_recv(c[i]);
-        assert_int_equal(json_integer_value(json_object_get(r, "id")), 7);
-        json_decref(r);
+        tt_expect_id(c[i], 7);
     }
     tt_wait_live(s, N);
     for (int i = 0; i < N; i++)
@@ -163,21 +146,16 @@ static void test_many_at_once(void **state)
     free(c);
     tt_wait_live(s, 0);
     assert_int_equal(tt_count_fds(), fds0);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 /* A flood of small values in one go: every one is dispatched, in order,
  * and the loop keeps running meanwhile (the reader pauses every 64 KiB). */
 static void test_flood(void **state)
 {
-    char dir[64], uri[128];
-    tt_tmpdir(dir, sizeof(dir));
-    unix_uri(uri, sizeof(uri), dir);
-    tt_server_t *s = tt_start(uri, NULL, NULL);
-    tt_client_t *c = tt_connect_unix(uri);
-    assert_non_null(c);
-    tt_negotiate(c);
+    tt_dir_t d;
+    tt_server_t *s = tt_start_unix(&d, NULL);
+    tt_client_t *c = tt_client_ready(d.uri);
     enum { N = 50000 };
     static const char nop[] = "{\"execute\":\"nop\"}\n";
     size_t len = (sizeof(nop) - 1) * N;
@@ -189,21 +167,18 @@ static void test_flood(void **state)
     uint64_t t0 = tt_now_ms();
     tt_send_n(c, buf, len);
     tt_send(c, "{\"execute\":\"echo\",\"id\":1}");
-    json_t *r = tt_recv(c);
-    assert_int_equal(json_integer_value(json_object_get(r, "id")), 1);
-    json_decref(r);
+    tt_expect_id(c, 1);
     assert_int_equal(atomic_load(&s->values), values + N + 1);
     fprintf(stderr, "%d values (%zu bytes) in %llu ms, %u timer ticks meanwhile\n", N, len,
             (unsigned long long)(tt_now_ms() - t0), atomic_load(&s->ticks) - ticks);
     free(buf);
     tt_close(c);
-    tt_stop(s);
-    tt_rmdir(dir);
+    tt_finish(s, &d);
 }
 
 int main(void)
 {
-    alarm(TT_TIMEOUT_S);
+    vt_test_setup(TT_TIMEOUT_S);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_reader_dropped),
         cmocka_unit_test(test_many_connections),

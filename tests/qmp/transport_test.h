@@ -6,11 +6,7 @@
 #ifndef TRANSPORT_TEST_H
 #define TRANSPORT_TEST_H
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "vmig_test.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -405,6 +401,34 @@ static inline void tt_rmdir(const char *dir)
 
 /* ---- blocking clients ------------------------------------------------------------------ */
 
+/* A private directory for a monitor's unix socket, and that socket's URI
+ * ("unix:DIR/qmp.sock"). */
+typedef struct tt_dir {
+    char dir[64];
+    char uri[128];
+} tt_dir_t;
+
+static inline void tt_dir_make(tt_dir_t *d)
+{
+    tt_tmpdir(d->dir, sizeof(d->dir));
+    snprintf(d->uri, sizeof(d->uri), "unix:%s/qmp.sock", d->dir);
+}
+
+/* Start a monitor with opts (NULL: the defaults) listening on a unix socket
+ * in a fresh private directory d. */
+static inline tt_server_t *tt_start_unix(tt_dir_t *d, const vmig_qmp_opts_t *opts)
+{
+    tt_dir_make(d);
+    return tt_start(d->uri, NULL, opts);
+}
+
+/* Stop a tt_start_unix() monitor and remove its directory. */
+static inline void tt_finish(tt_server_t *s, tt_dir_t *d)
+{
+    tt_stop(s);
+    tt_rmdir(d->dir);
+}
+
 typedef struct tt_client {
     int fd;      /* the socket */
     char *buf;   /* received, not yet returned */
@@ -547,6 +571,23 @@ static inline const char *tt_error_desc(json_t *v)
     json_t *e = json_object_get(v, "error");
     assert_non_null(e);
     return json_string_value(json_object_get(e, "desc"));
+}
+
+/* Connect to uri, read the greeting and negotiate capabilities. */
+static inline tt_client_t *tt_client_ready(const char *uri)
+{
+    tt_client_t *c = tt_connect_unix(uri);
+    assert_non_null(c);
+    tt_negotiate(c);
+    return c;
+}
+
+/* The next value c receives must be a reply with this id. */
+static inline void tt_expect_id(tt_client_t *c, json_int_t id)
+{
+    json_t *r = tt_recv(c);
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), id);
+    json_decref(r);
 }
 
 #endif
