@@ -128,10 +128,30 @@ static void send_reply(qmp_conn_dispatch_t *cd, json_t *msg, json_t *id)
     json_decref(msg);
 }
 
+/* Length of s without a multi-byte UTF-8 character cut short at its end:
+ * descriptions are formatted into fixed buffers, and a name quoted in one
+ * may be cut in the middle of a character. */
+static size_t utf8_complete_len(const char *s, size_t len)
+{
+    size_t start = len;
+    /* Back over at most 3 continuation bytes to the last lead byte. */
+    while (start > 0 && len - start < 4 && ((unsigned char)s[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start == 0)
+        return len;
+    unsigned char lead = (unsigned char)s[start - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return len - (start - 1) < need ? start - 1 : len;
+}
+
 static json_t *error_reply(vmig_qmp_error_class_t cls, const char *desc)
 {
-    return json_pack("{s:{s:s, s:s}}", "error", "class", vmig_qmp_error_class_name(cls), "desc",
-                     desc);
+    json_t *d = json_stringn(desc, utf8_complete_len(desc, strlen(desc)));
+    /* Every request gets an answer: never let a bad description drop it. */
+    if (!d)
+        d = json_string("Internal error: unprintable error description");
+    return json_pack("{s:{s:s, s:o}}", "error", "class", vmig_qmp_error_class_name(cls), "desc",
+                     d);
 }
 
 static void send_error(qmp_conn_dispatch_t *cd, json_t *id, vmig_qmp_error_class_t cls,
