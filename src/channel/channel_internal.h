@@ -35,6 +35,11 @@ int chan_resolve(uv_loop_t *loop, const chan_inet_t *in, bool passive, struct ad
 /* "127.0.0.1:4444" or "[::1]:4444"; "?" for an unknown family. */
 void chan_format_addr(const struct sockaddr *sa, char *buf, size_t len);
 
+/* The URI a listening tcp socket is reachable at ("tcp:127.0.0.1:40123",
+ * the real port after port 0), from its bound address; when that cannot be
+ * read (fd < 0 or getsockname fails), from what was asked for. */
+void chan_listen_uri(int fd, const chan_inet_t *in, char *buf, size_t len);
+
 /* The text of a negative errno or UV_E* code: glibc's for errno values
  * ("No such file or directory"), libuv's for resolver codes. */
 const char *chan_strerror(int code, char *buf, size_t len);

@@ -422,14 +422,9 @@ static int listen_tcp(vmig_listener_t *l, const char *uri, const char *spec, int
         char tmp[128];
         return vmig_error_set(err, r, "cannot listen on %s: %s", uri, chan_strerror(r, tmp, sizeof(tmp)));
     }
-    struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
-    char addr[CHAN_HOST_MAX + 16];
-    if (uv_tcp_getsockname(&l->u.tcp, (struct sockaddr *)&ss, &sslen) == 0)
-        chan_format_addr((struct sockaddr *)&ss, addr, sizeof(addr));
-    else
-        snprintf(addr, sizeof(addr), "%s:%s", in.host, in.port);
-    snprintf(l->uri, sizeof(l->uri), "tcp:%s", addr);
+    uv_os_fd_t fd = -1;
+    uv_fileno(&l->u.handle, &fd);
+    chan_listen_uri(fd, &in, l->uri, sizeof(l->uri));
     return 0;
 }
 

@@ -74,6 +74,18 @@ void chan_format_addr(const struct sockaddr *sa, char *buf, size_t len)
     }
 }
 
+void chan_listen_uri(int fd, const chan_inet_t *in, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    char addr[CHAN_HOST_MAX + 16];
+    if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+        chan_format_addr((struct sockaddr *)&ss, addr, sizeof(addr));
+    else
+        snprintf(addr, sizeof(addr), "%s:%s", in->host, in->port);
+    snprintf(buf, len, "tcp:%s", addr);
+}
+
 /* ---- tcp: HOST:PORT[,opts] ---------------------------------------------------- */
 
 /* Is [s, s+n) exactly word? */

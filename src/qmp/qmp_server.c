@@ -181,14 +181,7 @@ static int listen_tcp(qmp_listener_t *l, uv_loop_t *loop, const char *uri, const
         char tmp[128];
         return vmig_error_set(err, fd, "cannot listen on %s: %s", uri, chan_strerror(fd, tmp, sizeof(tmp)));
     }
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof(ss);
-    char addr[CHAN_HOST_MAX + 16];
-    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
-        chan_format_addr((struct sockaddr *)&ss, addr, sizeof(addr));
-    else
-        snprintf(addr, sizeof(addr), "%s:%s", in.host, in.port);
-    snprintf(l->uri, sizeof(l->uri), "tcp:%s", addr);
+    chan_listen_uri(fd, &in, l->uri, sizeof(l->uri));
     l->fd = fd;
     return 0;
 }
