@@ -40,6 +40,11 @@ void chan_format_addr(const struct sockaddr *sa, char *buf, size_t len);
  * read (fd < 0 or getsockname fails), from what was asked for. */
 void chan_listen_uri(int fd, const chan_inet_t *in, char *buf, size_t len);
 
+/* Before binding a listening unix socket at path: the path is not empty and
+ * fits sun_path, and a socket file left by an earlier run is removed (as QEMU
+ * does); any other file there is refused (-EEXIST), never removed. */
+int chan_unix_listen_prepare(const char *uri, const char *path, vmig_error_t *err);
+
 /* The text of a negative errno or UV_E* code: glibc's for errno values
  * ("No such file or directory"), libuv's for resolver codes. */
 const char *chan_strerror(int code, char *buf, size_t len);

@@ -428,16 +428,13 @@ static int listen_tcp(vmig_listener_t *l, const char *uri, const char *spec, int
     return 0;
 }
 
-static int listen_unix(vmig_listener_t *l, const char *uri, const char *path, int backlog,
-                       vmig_error_t *err)
+int chan_unix_listen_prepare(const char *uri, const char *path, vmig_error_t *err)
 {
     if (!*path)
         return vmig_error_set(err, -EINVAL, "missing path in %s (expected unix:PATH)", uri);
     int r = check_unix_path(path, err);
     if (r < 0)
         return r;
-    /* A socket file left by a previous run would make bind fail; QEMU removes
-     * it too. Anything that is not a socket is not ours to remove. */
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
@@ -447,6 +444,15 @@ static int listen_unix(vmig_listener_t *l, const char *uri, const char *path, in
             return vmig_error_set(err, -errno, "cannot listen on %s: cannot remove the old socket: %s",
                                   uri, strerror(errno));
     }
+    return 0;
+}
+
+static int listen_unix(vmig_listener_t *l, const char *uri, const char *path, int backlog,
+                       vmig_error_t *err)
+{
+    int r = chan_unix_listen_prepare(uri, path, err);
+    if (r < 0)
+        return r;
     r = uv_pipe_init(l->loop, &l->u.pipe, 0);
     if (r < 0)
         return vmig_error_set(err, r, "cannot listen on %s: %s", uri, vmig_strerror(r));

@@ -90,22 +90,11 @@ static void listener_poll_cb(uv_poll_t *h, int status, int events)
 
 static int listen_unix(qmp_listener_t *l, const char *uri, const char *path, vmig_error_t *err)
 {
-    if (!*path)
-        return vmig_error_set(err, -EINVAL, "missing path in %s (expected unix:PATH)", uri);
-    if (strlen(path) >= sizeof(l->path))
-        return vmig_error_set(err, -EINVAL, "unix socket path too long (at most %zu bytes): %.200s",
-                              sizeof(l->path) - 1, path);
-    /* A socket file left by an earlier run is replaced, as QEMU does; a file
-     * that is not a socket is not ours to remove. */
+    /* sizeof(l->path) is sun_path's size: the helper's length check fits it. */
+    int r = chan_unix_listen_prepare(uri, path, err);
+    if (r < 0)
+        return r;
     struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            return vmig_error_set(err, -EEXIST, "cannot listen on %s: the path exists and is not a socket",
-                                  uri);
-        if (unlink(path) < 0 && errno != ENOENT)
-            return vmig_error_set(err, -errno, "cannot listen on %s: cannot remove the old socket: %s",
-                                  uri, strerror(errno));
-    }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return vmig_error_set(err, -errno, "cannot listen on %s: %s", uri, strerror(errno));
@@ -114,7 +103,7 @@ static int listen_unix(qmp_listener_t *l, const char *uri, const char *path, vmi
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path));
     const char *step = "bind";
-    int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+    r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
     /* Owner only: whoever connects controls the VM. Before listen() a
      * connect is refused, so the mode is right before anyone gets in. */
     if (r == 0) {
