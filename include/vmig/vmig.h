@@ -104,6 +104,10 @@ typedef struct vmig_run_ops {
      * closes the engine and leaves its loop. Called once, on the loop's
      * stack, never from inside an engine function. */
     void (*quit)(void *opaque, vmig_engine_t *engine, vmig_shutdown_cause_t cause);
+    /* auto-converge: slow the vCPUs down to run only (100 - percent) % of the
+     * time (QEMU forces each vCPU to sleep timeslice * pct / (1 - pct) every
+     * 10 ms timeslice); 0 ends throttling. Synchronous, must not block. */
+    void (*set_throttle)(void *opaque, vmig_engine_t *engine, int percent);
 } vmig_run_ops_t;
 
 typedef struct vmig_engine_opts {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "migration/migration.h"
 
 #ifndef VMIG_VERSION_STRING
 #define VMIG_VERSION_STRING "0"
@@ -67,7 +68,10 @@ int vmig_engine_new(uv_loop_t *loop, const vmig_engine_opts_t *opts, vmig_engine
         return -ENOMEM;
     }
     int r = engine_qmp_register(e);
+    if (r == 0)
+        r = engine_migration_init(e);
     if (r < 0) {
+        engine_migration_free(e);
         /* Nothing listens yet, so this should not suspend; if it does, the
          * loop finishes it. */
         if (co_spawn(loop, qmp_free_co, e->qmp) < 0)
@@ -118,6 +122,35 @@ void engine_handler_leave(vmig_engine_t *e)
 {
     if (--e->handlers == 0)
         co_event_set(&e->handlers_idle);
+}
+
+/* ---- what is migrated ------------------------------------------------------------ */
+
+/* The savevm registry, the RAM list with its "ram" handler, and the
+ * migration object (QMP commands, the timer and globalstate sections). */
+int engine_migration_init(vmig_engine_t *e)
+{
+    e->savevm = vmig_savevm_new();
+    e->ram = vmig_ram_new();
+    if (!e->savevm || !e->ram)
+        return -ENOMEM;
+    int r = vmig_ram_register(e->ram, e->savevm);
+    if (r < 0)
+        return r;
+    return vmig_migration_new(e, &e->mig);
+}
+
+void engine_migration_free(vmig_engine_t *e)
+{
+    if (e->mig)
+        vmig_migration_free(e->mig);
+    e->mig = NULL;
+    if (e->savevm)
+        vmig_savevm_free(e->savevm);
+    e->savevm = NULL;
+    if (e->ram)
+        vmig_ram_free(e->ram);
+    e->ram = NULL;
 }
 
 /* ---- shutdown ------------------------------------------------------------------- */
@@ -183,6 +216,7 @@ int vmig_engine_qmp_listen(vmig_engine_t *e, const char *uri, vmig_error_t *err)
 static void quit_timer_closed(uv_handle_t *h)
 {
     vmig_engine_t *e = h->data;
+    engine_migration_free(e);
     if (e->close_cb)
         e->close_cb(e, e->close_arg);
     free(e);
@@ -203,6 +237,9 @@ static int close_co(void *arg)
      * the lock until it is answered; once ours, nothing is pending, and we
      * keep it: no run control after close. */
     engine_run_lock(e);
+    /* The QMP monitor is gone, so no command can start a job any more. */
+    if (e->mig)
+        vmig_migration_close(e->mig);
     engine_fds_close_all(e);
     uv_close((uv_handle_t *)&e->quit_timer, quit_timer_closed);
     return 0;

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 
 #include "qmp/qmp.h"
+#include "ram/ram.h"
+#include "savevm/savevm.h"
 #include "vmig/co.h"
 #include "vmig/vmig.h"
 
@@ -43,6 +45,9 @@ struct vmig_engine {
     co_waitq_t run_waitq;          /* coroutines waiting for run control */
     engine_run_op_t op;            /* the request with the embedder, if any */
     vmig_qmp_t *qmp;               /* the monitor this engine owns */
+    vmig_savevm_t *savevm;         /* what the migration stream carries, in order */
+    vmig_ram_t *ram;               /* guest RAM blocks and the "ram" handler's state */
+    struct vmig_migration *mig;    /* migration jobs, capabilities, parameters */
     char package[64];              /* greeting / query-version "package" */
     engine_named_fd_t *fds;        /* getfd's descriptors */
     unsigned nfds;                 /* how many, bounded by ENGINE_MAX_NAMED_FDS */
@@ -107,6 +112,13 @@ int engine_qmp_register(vmig_engine_t *e);
 /* Count a handler in and out, so that close waits for those running. */
 void engine_handler_enter(vmig_engine_t *e);
 void engine_handler_leave(vmig_engine_t *e);
+
+/* ---- what is migrated (engine.c) --------------------------------------------- */
+
+/* Create the savevm registry, the RAM list and the migration object. */
+int engine_migration_init(vmig_engine_t *e);
+/* Free them (after vmig_migration_close()); safe on a half-made engine. */
+void engine_migration_free(vmig_engine_t *e);
 
 /* ---- named file descriptors (engine_fds.c) ------------------------------------ */
 

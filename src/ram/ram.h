@@ -1,0 +1,115 @@
+/* ram.h — the RAM layer inside the library: the engine's list of RAM blocks
+ * with their dirty bitmaps, and the "ram" savevm handler (spec/ram.md) that
+ * sends and loads pages, with QEMU's counters. */
+#ifndef VMIG_RAM_RAM_H
+#define VMIG_RAM_RAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "savevm/savevm.h"
+#include "vmig/ram.h"
+
+/*
+ * Rules
+ * - One vmig_ram_t per engine (no globals): the block list, the state of an
+ *   outgoing RAM migration (migration bitmaps, scan cursor, counters) and of
+ *   an incoming one (received bitmaps). Loop thread only, except
+ *   vmig_ram_block_mark_dirty().
+ * - vmig_ram_register() adds the "ram" handler (version 4) to a savevm
+ *   registry; the migration job drives it through savevm (setup, iterate,
+ *   pending, complete; load_setup, load, load_cleanup).
+ * - The save side runs in the migration coroutine. It never keeps the loop
+ *   busy for more than VMIG_RAM_YIELD_US at a time: long scans co_pause().
+ *   Normal pages are queued with vmig_stream_put_buffer_nocopy(): the guest
+ *   keeps running and may change a page before it is flushed, which is fine
+ *   because the dirty log has marked it again.
+ * - The load side checks every block name, length and offset against the
+ *   registered blocks before touching memory: a stream for another layout
+ *   fails with a message and writes nothing outside the blocks.
+ */
+
+typedef struct vmig_ram vmig_ram_t;
+
+/* Longest stretch of CPU work on the loop between two yields. */
+#define VMIG_RAM_YIELD_US 500
+/* QEMU's MAX_WAIT: one iterate call stops after this long. */
+#define VMIG_RAM_ITERATE_MAX_MS 50
+
+/* The counters of query-migrate's "ram" object that the RAM layer keeps
+ * (spec/ram.md §10). Rates and mbps are computed by the migration job. */
+typedef struct vmig_ram_counters {
+    uint64_t transferred;      /* bytes of page records + 8 per iterate EOS */
+    uint64_t duplicate;        /* zero pages sent */
+    uint64_t normal;           /* full pages sent */
+    uint64_t precopy_bytes;    /* part of transferred sent while the VM ran */
+    uint64_t downtime_bytes;   /* part sent while it was stopped for switch-over */
+    uint64_t postcopy_bytes;   /* part sent in postcopy */
+    uint64_t dirty_sync_count; /* bitmap syncs */
+    uint64_t dirty_pages_rate; /* pages dirtied per second over the last >= 1 s period */
+    uint64_t postcopy_requests; /* page requests served */
+    uint64_t multifd_bytes;    /* bytes queued to multifd channels */
+    uint64_t dirty_sync_missed_zero_copy; /* always 0 (no zero-copy send) */
+} vmig_ram_counters_t;
+
+/* Where the bytes being sent are counted (precopy/downtime/postcopy-bytes). */
+typedef enum vmig_ram_phase {
+    VMIG_RAM_PHASE_PRECOPY,  /* VM running */
+    VMIG_RAM_PHASE_DOWNTIME, /* VM stopped for the switch-over */
+    VMIG_RAM_PHASE_POSTCOPY, /* postcopy started */
+} vmig_ram_phase_t;
+
+/* What an outgoing migration asks of the RAM handler; set before setup. */
+typedef struct vmig_ram_save_opts {
+    bool auto_converge;            /* capability auto-converge */
+    unsigned throttle_trigger_threshold; /* % (1..100) */
+    unsigned cpu_throttle_initial; /* % (1..99) */
+    unsigned cpu_throttle_increment; /* % (1..99) */
+    bool cpu_throttle_tailslow;    /* parameter cpu-throttle-tailslow */
+    unsigned max_cpu_throttle;     /* % (1..99) */
+    /* Apply a throttle percentage (0 = none); NULL: auto-converge has no effect. */
+    void (*set_throttle)(void *opaque, int percent);
+    void *throttle_opaque;
+    bool postcopy_ram;             /* capability postcopy-ram (setup body extras) */
+    bool x_ignore_shared;          /* capability x-ignore-shared (setup body extras) */
+} vmig_ram_save_opts_t;
+
+/* ---- the block list ---------------------------------------------------------- */
+
+/* NULL on out of memory. */
+vmig_ram_t *vmig_ram_new(void);
+/* Frees every block (the memory stays the embedder's). */
+void vmig_ram_free(vmig_ram_t *ram);
+/* See vmig_engine_ram_add(): same checks and errors. */
+int vmig_ram_add(vmig_ram_t *ram, const vmig_ram_block_opts_t *opts, vmig_ram_block_t **out);
+int vmig_ram_remove(vmig_ram_t *ram, vmig_ram_block_t *block);
+vmig_ram_block_t *vmig_ram_find(const vmig_ram_t *ram, const char *name);
+size_t vmig_ram_count(const vmig_ram_t *ram);
+/* Sum of the blocks' lengths (query-migrate "total"). */
+uint64_t vmig_ram_total(const vmig_ram_t *ram);
+/* True while an outgoing or incoming RAM migration uses the blocks (add and
+ * remove then fail with -EBUSY). */
+bool vmig_ram_busy(const vmig_ram_t *ram);
+
+/* ---- the savevm handler --------------------------------------------------------- */
+
+/* Register "ram", instance 0, version 4 in sv: the section id or a negative errno. */
+int vmig_ram_register(vmig_ram_t *ram, vmig_savevm_t *sv);
+
+/* Outgoing: the options of the next (or current) migration. Parameters that
+ * QMP may change while it runs (throttle settings) can be set again. */
+void vmig_ram_set_save_opts(vmig_ram_t *ram, const vmig_ram_save_opts_t *opts);
+/* Which byte counter the next bytes go to. */
+void vmig_ram_set_phase(vmig_ram_t *ram, vmig_ram_phase_t phase);
+/* Zero the counters (a new migration starts; QEMU keeps the last ones until then). */
+void vmig_ram_reset_counters(vmig_ram_t *ram);
+const vmig_ram_counters_t *vmig_ram_counters(const vmig_ram_t *ram);
+/* Dirty pages still to send, in bytes (query-migrate "remaining"). */
+uint64_t vmig_ram_remaining(const vmig_ram_t *ram);
+/* Pages sent so far (normal + duplicate + compressed + xbzrle), for pages-per-second. */
+uint64_t vmig_ram_pages_sent(const vmig_ram_t *ram);
+/* Current auto-converge throttle in % (0: none), for cpu-throttle-percentage. */
+int vmig_ram_throttle_pct(const vmig_ram_t *ram);
+
+#endif
