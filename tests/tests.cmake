@@ -29,3 +29,7 @@ include(${CMAKE_SOURCE_DIR}/tests/interop/interop.cmake)
 include(${CMAKE_SOURCE_DIR}/tests/qmp/vmm.cmake)
 # The aarch64 context switch under qemu-user (label "cross").
 include(${CMAKE_SOURCE_DIR}/tests/cross/cross.cmake)
+# vmig-vmm as a migration peer: URIs, cancel/failure, layouts, QEMU interop.
+include(${CMAKE_SOURCE_DIR}/tests/migration/migrate.cmake)
+# The migration tests: fixtures for the parameter tests, the QMP shape test.
+include(${CMAKE_SOURCE_DIR}/tests/migration/migration.cmake)

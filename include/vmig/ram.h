@@ -55,6 +55,10 @@ typedef struct vmig_ram_block_opts {
     uint64_t page_size; /* host page size backing it (4096, 2 MiB...); 0 = 4096 */
     const vmig_dirty_log_ops_t *log_ops; /* NULL: the engine's own bitmap; else must outlive the block */
     void *log_opaque;  /* first argument of every log_ops call */
+    /* The memory is shared with the destination (a file both map): with the
+     * capability x-ignore-shared the block is listed but its pages are never
+     * sent (QEMU's ramblock_is_ignored()). Ignored without that capability. */
+    bool shared;
 } vmig_ram_block_opts_t;
 
 /* Add a block: 0, -EINVAL (bad name, alignment or length), -EEXIST (the

@@ -93,6 +93,10 @@ typedef enum vmig_channel_dir {
 int vmig_channel_open(uv_loop_t *loop, const char *uri, vmig_channel_dir_t dir,
                       vmig_channel_t **out, vmig_error_t *err);
 
+/* The syntax of uri without opening anything: 0, -EPROTO for an unknown
+ * scheme, -EINVAL (with the reason) for a bad address, port or empty part. */
+int vmig_channel_check_uri(const char *uri, vmig_channel_dir_t dir, vmig_error_t *err);
+
 /* Wrap an already open descriptor (socket, pipe or regular file); the channel
  * owns it from now on. name describes it in messages (NULL: "fd:N"). On
  * failure the descriptor stays open and the caller's. A pipe has no

@@ -325,3 +325,23 @@ int vmig_channel_open(uv_loop_t *loop, const char *uri, vmig_channel_dir_t dir,
     }
     return vmig_error_set(err, -EINVAL, "unknown migration protocol: %s", uri);
 }
+
+int vmig_channel_check_uri(const char *uri, vmig_channel_dir_t dir, vmig_error_t *err)
+{
+    const char *rest;
+    if ((rest = after_prefix(uri, "tcp:"))) {
+        chan_inet_t in;
+        return chan_parse_inet(rest, uri, dir == VMIG_CHANNEL_INCOMING, &in, err);
+    }
+    static const struct { const char *prefix, *what; } others[] = {
+        { "unix:", "path" }, { "exec:", "command" }, { "file:", "path" }, { "fd:", "descriptor" },
+    };
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        if ((rest = after_prefix(uri, others[i].prefix))) {
+            if (!*rest)
+                return vmig_error_set(err, -EINVAL, "missing %s in %s", others[i].what, uri);
+            return 0;
+        }
+    }
+    return vmig_error_set(err, -EPROTO, "unknown migration protocol: %s", uri);
+}

@@ -126,17 +126,14 @@ void engine_handler_leave(vmig_engine_t *e)
 
 /* ---- what is migrated ------------------------------------------------------------ */
 
-/* The savevm registry, the RAM list with its "ram" handler, and the
- * migration object (QMP commands, the timer and globalstate sections). */
+/* The savevm registry, the RAM list, and the migration object (QMP
+ * commands; the timer, ram and globalstate sections). */
 int engine_migration_init(vmig_engine_t *e)
 {
     e->savevm = vmig_savevm_new();
     e->ram = vmig_ram_new();
     if (!e->savevm || !e->ram)
         return -ENOMEM;
-    int r = vmig_ram_register(e->ram, e->savevm);
-    if (r < 0)
-        return r;
     return vmig_migration_new(e, &e->mig);
 }
 
@@ -236,10 +233,11 @@ static int close_co(void *arg)
      * answer refers to this engine. A request whose requester gave up holds
      * the lock until it is answered; once ours, nothing is pending, and we
      * keep it: no run control after close. */
-    engine_run_lock(e);
-    /* The QMP monitor is gone, so no command can start a job any more. */
+    /* The QMP monitor is gone, so no command can start a job any more. A
+     * cancelled job may still restart the VM: before we take run control. */
     if (e->mig)
         vmig_migration_close(e->mig);
+    engine_run_lock(e);
     engine_fds_close_all(e);
     uv_close((uv_handle_t *)&e->quit_timer, quit_timer_closed);
     return 0;

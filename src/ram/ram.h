@@ -112,4 +112,23 @@ uint64_t vmig_ram_pages_sent(const vmig_ram_t *ram);
 /* Current auto-converge throttle in % (0: none), for cpu-throttle-percentage. */
 int vmig_ram_throttle_pct(const vmig_ram_t *ram);
 
+/* Outgoing, between setup and cleanup: one bitmap sync (QEMU's
+ * migration_bitmap_sync: pull every dirty log into the migration bitmaps,
+ * dirty-sync-count + 1, dirty-pages-rate and auto-converge once a >= 1 s
+ * period is over). The hooks call it themselves; postcopy start and tests
+ * call it directly. 0, -EINVAL when no outgoing migration runs, a log's error,
+ * or -ECANCELED (a yield was cancelled); err, if not NULL, gets the message
+ * of a failure. */
+int vmig_ram_sync(vmig_ram_t *ram, vmig_error_t *err);
+
+/* The clock of the dirty-rate periods, in milliseconds (tests give a fake
+ * one); NULL restores the real one (uv_hrtime). */
+void vmig_ram_set_clock(vmig_ram_t *ram, uint64_t (*now_ms)(void *opaque), void *opaque);
+
+/* Incoming: the stream advised postcopy (MIG_CMD_POSTCOPY_ADVISE) and the
+ * local capability postcopy-ram is on. The block list then carries the page
+ * size of each block whose page size differs from the host's (spec/ram.md §3).
+ * Reset by load_cleanup. */
+void vmig_ram_set_load_postcopy(vmig_ram_t *ram, bool advised);
+
 #endif

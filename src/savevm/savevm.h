@@ -142,6 +142,12 @@ int vmig_savevm_register_vmsd(vmig_savevm_t *sv, const char *idstr, uint32_t ins
 int vmig_savevm_register_handler(vmig_savevm_t *sv, const char *idstr, uint32_t instance_id,
                                  uint32_t version_id, int priority,
                                  const vmig_savevm_ops_t *ops, void *opaque);
+/* Let the next n registrations' ids go unused. QEMU numbers every handler it
+ * has, sent or not (-M none: timer 0, ram 2, globalstate 4); skipping the ids
+ * of handlers vmig lacks gives the same section ids, and QEMU needs that: its
+ * loader looks PART/END ids up among handlers whose remembered id defaults to
+ * 0, so an iterative section numbered 0 would be taken for the first handler. */
+void vmig_savevm_skip_section_ids(vmig_savevm_t *sv, unsigned n);
 /* Remove the entry with this section id: 0 or -ENOENT. */
 int vmig_savevm_unregister(vmig_savevm_t *sv, int section_id);
 /* Section id of (idstr, instance_id), or -ENOENT. */

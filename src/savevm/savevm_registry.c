@@ -179,6 +179,14 @@ int vmig_savevm_register_handler(vmig_savevm_t *sv, const char *idstr, uint32_t 
     return add_entry(sv, idstr, instance_id, version_id, priority, ops, NULL, opaque);
 }
 
+void vmig_savevm_skip_section_ids(vmig_savevm_t *sv, unsigned n)
+{
+    /* Registration refuses ids past INT32_MAX, so saturating is enough. */
+    sv->next_section_id = sv->next_section_id + n < sv->next_section_id
+                              ? UINT32_MAX
+                              : sv->next_section_id + n;
+}
+
 int vmig_savevm_unregister(vmig_savevm_t *sv, int section_id)
 {
     for (vmig_savevm_entry_t **pp = &sv->head; *pp; pp = &(*pp)->next) {

@@ -18,6 +18,12 @@ static vmig_stream_t *stream_new(vmig_channel_t *ch, unsigned flags, bool writer
     vmig_stream_t *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
+    s->bufsize = writer ? VMIG_STREAM_BUF_SIZE : VMIG_STREAM_READ_BUF_SIZE;
+    s->buf = malloc(s->bufsize);
+    if (!s->buf) {
+        free(s);
+        return NULL;
+    }
     s->ch = ch;
     s->flags = flags;
     s->writer = writer;
@@ -43,6 +49,7 @@ void vmig_stream_free(vmig_stream_t *s)
         vmig_stream_flush(s);
     if (s->flags & VMIG_STREAM_OWN_CHANNEL)
         vmig_channel_close(s->ch);
+    free(s->buf);
     free(s);
 }
 
@@ -161,7 +168,7 @@ static void queue_iov(vmig_stream_t *s, const uint8_t *p, size_t len)
  * can get an iovec slot without a flush in between. */
 static void room_for(vmig_stream_t *s, size_t len)
 {
-    if (s->blen + len > sizeof(s->buf) || s->iovcnt == VMIG_STREAM_IOV_MAX)
+    if (s->blen + len > s->bufsize || s->iovcnt == VMIG_STREAM_IOV_MAX)
         vmig_stream_flush(s);
 }
 
@@ -169,7 +176,7 @@ static void put_copy(vmig_stream_t *s, const void *src, size_t len)
 {
     const uint8_t *p = src;
     while (len > 0 && !s->err.code) {
-        size_t n = sizeof(s->buf) - s->blen;
+        size_t n = s->bufsize - s->blen;
         if (n == 0 || s->iovcnt == VMIG_STREAM_IOV_MAX) {
             vmig_stream_flush(s);
             continue;

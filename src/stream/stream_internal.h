@@ -7,10 +7,17 @@
 
 #include "stream/stream.h"
 
-/* Copy buffer of a writer and read-ahead buffer of a reader. */
+/* Copy buffer of a writer (it holds record headers; pages go by reference). */
 #define VMIG_STREAM_BUF_SIZE (32u * 1024u)
-/* Queued iovec entries before a writer flushes (copied runs and nocopy blocks). */
-#define VMIG_STREAM_IOV_MAX 64
+/* Read-ahead buffer of a reader: big reads keep a receiver from paying a
+ * syscall, a loop turn and a TCP window update for every 32 KiB. */
+#define VMIG_STREAM_READ_BUF_SIZE (1024u * 1024u)
+/* Queued iovec entries before a writer flushes (copied runs and nocopy blocks).
+ * A RAM page takes two (its header, then the page), so 256 entries write
+ * 512 KiB of pages per writev: measured over a unix socket, 10-20 % more
+ * page throughput than 64, while 1024 (2 MiB writes) was no faster and made
+ * single writes long enough to delay the loop. */
+#define VMIG_STREAM_IOV_MAX 256
 /* Largest vmig_stream_peek(): a u8-counted name plus its two header bytes fit. */
 #define VMIG_STREAM_PEEK_MAX 512u
 /* Rate-limit window (QEMU's BUFFER_DELAY) and windows per second. */
@@ -40,7 +47,8 @@ struct vmig_stream {
     uint64_t rate_used;           /* bytes counted in the current window */
     uint64_t window_start_ns;     /* uv_hrtime() when the current window began */
 
-    uint8_t buf[VMIG_STREAM_BUF_SIZE]; /* copy buffer (writer) or read-ahead (reader) */
+    uint8_t *buf;                 /* copy buffer (writer) or read-ahead (reader), owned */
+    size_t bufsize;               /* its size */
 };
 
 /* Rate accounting of bytes accepted by the writer (stream_rate.c). */

@@ -50,9 +50,9 @@ static ssize_t fill_once(vmig_stream_t *s)
         s->rpos = 0;
         s->rlen = left;
     }
-    if (s->rlen == sizeof(s->buf))
+    if (s->rlen == s->bufsize)
         return (ssize_t)s->rlen; /* full: callers never want more than a buffer */
-    ssize_t n = vmig_channel_read(s->ch, s->buf + s->rlen, sizeof(s->buf) - s->rlen);
+    ssize_t n = vmig_channel_read(s->ch, s->buf + s->rlen, s->bufsize - s->rlen);
     if (n < 0)
         return channel_failed(s, n);
     if (n == 0) {
@@ -98,7 +98,7 @@ static int read_exact(vmig_stream_t *s, void *dst0, size_t len)
             truncated(s);
             break;
         }
-        if (left >= sizeof(s->buf)) {
+        if (left >= s->bufsize) {
             /* The buffer is empty: read into the caller's memory directly. */
             s->pos += s->rpos;
             s->rpos = s->rlen = 0;

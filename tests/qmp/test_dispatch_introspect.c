@@ -102,21 +102,21 @@ static void test_schema_shape(void **state)
                   "\"arg-type\": \"0\"}");
     assert_entity(index, "0",
                   "{\"name\": \"0\", \"members\": [{\"name\": \"enable\", \"default\": null, "
-                  "\"type\": \"[6]\"}], \"meta-type\": \"object\"}");
+                  "\"type\": \"[8]\"}], \"meta-type\": \"object\"}");
     assert_entity(index, "1", "{\"name\": \"1\", \"members\": [], \"meta-type\": \"object\"}");
-    assert_entity(index, "[6]",
-                  "{\"name\": \"[6]\", \"element-type\": \"6\", \"meta-type\": \"array\"}");
-    assert_entity(index, "6",
-                  "{\"name\": \"6\", \"members\": [{\"name\": \"oob\"}], \"meta-type\": \"enum\", "
+    assert_entity(index, "[8]",
+                  "{\"name\": \"[8]\", \"element-type\": \"8\", \"meta-type\": \"array\"}");
+    assert_entity(index, "8",
+                  "{\"name\": \"8\", \"members\": [{\"name\": \"oob\"}], \"meta-type\": \"enum\", "
                   "\"values\": [\"oob\"]}");
     assert_entity(index, "query-version",
                   "{\"name\": \"query-version\", \"ret-type\": \"2\", \"meta-type\": \"command\", "
                   "\"arg-type\": \"1\"}");
     assert_entity(index, "2",
-                  "{\"name\": \"2\", \"members\": [{\"name\": \"qemu\", \"type\": \"7\"}, "
+                  "{\"name\": \"2\", \"members\": [{\"name\": \"qemu\", \"type\": \"9\"}, "
                   "{\"name\": \"package\", \"type\": \"str\"}], \"meta-type\": \"object\"}");
-    assert_entity(index, "7",
-                  "{\"name\": \"7\", \"members\": [{\"name\": \"major\", \"type\": \"int\"}, "
+    assert_entity(index, "9",
+                  "{\"name\": \"9\", \"members\": [{\"name\": \"major\", \"type\": \"int\"}, "
                   "{\"name\": \"minor\", \"type\": \"int\"}, {\"name\": \"micro\", \"type\": "
                   "\"int\"}], \"meta-type\": \"object\"}");
     assert_entity(index, "str",

@@ -1,5 +1,5 @@
-/* vmm.h — the demo VMM's pieces: its options, its guest RAM and the VM
- * object tying them to a vmig engine. */
+/* vmm.h — the demo VMM's pieces: its options, its guest RAM, the workload
+ * that stands in for vCPUs, and the VM object tying them to a vmig engine. */
 #ifndef VMIG_VMM_H
 #define VMIG_VMM_H
 
@@ -8,9 +8,18 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "vmig/ram.h"
 #include "vmig/vmig.h"
 
 #define VMM_MAX_QMP 16
+/* Most --workload-threads: more than enough to saturate a host. */
+#define VMM_MAX_WORKLOAD_THREADS 64
+
+/* What runs "inside" the VM while it runs. */
+typedef enum vmm_workload_kind {
+    VMM_WORKLOAD_IDLE,          /* nothing writes guest RAM */
+    VMM_WORKLOAD_RANDOM_WRITES, /* host threads dirty random pages at --dirty-rate */
+} vmm_workload_kind_t;
 
 typedef struct vmm_opts {
     const char *machine;          /* "none": RAM only, no vCPUs */
@@ -19,6 +28,11 @@ typedef struct vmm_opts {
     const char *qmp[VMM_MAX_QMP]; /* monitor sockets (QMP URIs) */
     unsigned nqmp;                /* how many */
     bool start_paused;            /* -S: stay in prelaunch until `cont` */
+    const char *incoming;         /* --incoming URI or "defer"; NULL: none */
+    bool prealloc;                /* --prealloc: populate RAM at start */
+    vmm_workload_kind_t workload; /* --workload */
+    uint64_t dirty_rate;          /* --dirty-rate in bytes/s of pages dirtied (all threads) */
+    unsigned workload_threads;    /* --workload-threads, >= 1 */
 } vmm_opts_t;
 
 /* Parse argv into opts. Returns 0, 1 when --help/--version printed (exit 0),
@@ -37,6 +51,38 @@ typedef struct vmm_ram {
  * or empty one is created and sized, any other size is refused. 0 or a
  * negative errno with a one-line message in msg. */
 int vmm_ram_map(vmm_ram_t *ram, uint64_t size, const char *path, char *msg, size_t msglen);
+/* Populate every page now, writable, without changing its content (QEMU's
+ * prealloc=on), so the first write of a migration or the guest does not
+ * fault. 0 or a negative errno with a message in msg. */
+int vmm_ram_prealloc(vmm_ram_t *ram, char *msg, size_t msglen);
 void vmm_ram_unmap(vmm_ram_t *ram);
+
+/* ---- the workload (vmm_workload.c) --------------------------------------------
+ * Host threads writing random bytes into random 4 KiB pages of one RAM block
+ * at a fixed rate, marking each page dirty: the vCPUs of --machine none. They
+ * run only between start and pause; every function runs on the loop thread. */
+
+typedef struct vmm_workload vmm_workload_t;
+
+typedef struct vmm_workload_opts {
+    vmig_ram_block_t *block; /* the RAM they write (host memory and dirty log) */
+    uint64_t rate;           /* bytes of pages dirtied per second, all threads together */
+    unsigned nthreads;       /* how many threads, >= 1 */
+} vmm_workload_opts_t;
+
+/* Create the threads, paused. 0 or a negative errno. */
+int vmm_workload_new(uv_loop_t *loop, const vmm_workload_opts_t *opts, vmm_workload_t **out);
+/* Let them run (returns at once). */
+void vmm_workload_start(vmm_workload_t *wl);
+/* Ask them to pause; done(arg) runs on the loop once every thread is parked
+ * and will write nothing more — from inside this call if they already are.
+ * A start before that cancels the request (done is then never called). */
+void vmm_workload_pause(vmm_workload_t *wl, void (*done)(void *arg), void *arg);
+/* Make them sleep percent % of every 10 ms slice (0..99; 0: full speed). */
+void vmm_workload_set_throttle(vmm_workload_t *wl, int percent);
+/* End and join the threads (they only ever wait on a condition variable, so
+ * this takes microseconds), answer a pause still pending, then free wl once
+ * its loop handle is closed. */
+void vmm_workload_close(vmm_workload_t *wl);
 
 #endif

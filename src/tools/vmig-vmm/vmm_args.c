@@ -1,6 +1,8 @@
 /* vmm_args.c — the demo VMM's command line. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/size.h"
@@ -12,18 +14,32 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: vmig-vmm --machine none --memory SIZE [--memory-file PATH]\n"
-          "                --qmp unix:PATH [--qmp URI ...] [-S]\n"
-          "A VM with RAM only (no vCPUs, the profile of QEMU's -M none) served over\n"
-          "QMP until `quit`.\n"
+    fputs("usage: vmig-vmm --machine none --memory SIZE [--memory-file PATH] [--prealloc]\n"
+          "                --qmp unix:PATH [--qmp URI ...] [-S] [--incoming URI|defer]\n"
+          "                [--workload idle|random-writes [--dirty-rate RATE]\n"
+          "                 [--workload-threads N]]\n"
+          "A VM with RAM only (no vCPUs, the profile of QEMU's -M none with a RAM backend\n"
+          "named \"mem\") served over QMP until `quit`; a migration source or destination\n"
+          "for vmig-vmm and qemu-system-x86_64 -M none,memory-backend=mem.\n"
           "  --machine none       the machine profile (only \"none\" for now)\n"
           "  --memory SIZE        guest RAM: 64M, 1G, ...; a bare number is MiB, as QEMU's -m\n"
           "  --memory-file PATH   RAM is this file, mapped shared: an existing file of that\n"
           "                       size keeps its content, a missing or empty one is created\n"
+          "  --prealloc           populate all RAM at start (QEMU's prealloc=on)\n"
           "  --qmp URI            a QMP socket, unix:PATH or tcp:HOST:PORT (repeatable)\n"
-          "  -S                   start paused (\"prelaunch\") until `cont`\n"
+          "  -S                   start paused (\"prelaunch\") until `cont`; with --incoming\n"
+          "                       the VM stays paused after the migration\n"
+          "  --incoming URI       wait for a migration (QEMU's -incoming): tcp:HOST:PORT,\n"
+          "                       unix:PATH, fd:N (an inherited descriptor), exec:CMD,\n"
+          "                       file:PATH, or defer (then QMP migrate-incoming)\n"
+          "  --workload KIND      idle (default), or random-writes: host threads write\n"
+          "                       random bytes into random 4 KiB pages while the VM runs\n"
+          "  --dirty-rate RATE    random-writes: RAM dirtied per second, all threads\n"
+          "                       together; a bare number is MiB/s (default 64)\n"
+          "  --workload-threads N random-writes: how many threads (default 1, at most 64)\n"
           "  -h, --help           this text;  --version  the version\n"
-          "Exit status: 0 after quit or SIGINT/SIGTERM, 1 failure, 2 bad usage.\n",
+          "Exit status: 0 after quit or SIGINT/SIGTERM, 1 failure (an incoming migration\n"
+          "that fails ends the process with 1, as QEMU), 2 bad usage.\n",
           f);
 }
 
@@ -37,18 +53,37 @@ static int bad(const char *fmt, const char *arg)
 
 int vmm_parse_args(int argc, char **argv, vmm_opts_t *opts)
 {
-    enum { OPT_MACHINE = 256, OPT_MEMORY, OPT_MEMORY_FILE, OPT_QMP, OPT_VERSION };
+    enum {
+        OPT_MACHINE = 256,
+        OPT_MEMORY,
+        OPT_MEMORY_FILE,
+        OPT_QMP,
+        OPT_VERSION,
+        OPT_INCOMING,
+        OPT_PREALLOC,
+        OPT_WORKLOAD,
+        OPT_DIRTY_RATE,
+        OPT_WORKLOAD_THREADS,
+    };
     static const struct option longopts[] = {
         { "machine", required_argument, NULL, OPT_MACHINE },
         { "memory", required_argument, NULL, OPT_MEMORY },
         { "memory-file", required_argument, NULL, OPT_MEMORY_FILE },
         { "qmp", required_argument, NULL, OPT_QMP },
+        { "incoming", required_argument, NULL, OPT_INCOMING },
+        { "prealloc", no_argument, NULL, OPT_PREALLOC },
+        { "workload", required_argument, NULL, OPT_WORKLOAD },
+        { "dirty-rate", required_argument, NULL, OPT_DIRTY_RATE },
+        { "workload-threads", required_argument, NULL, OPT_WORKLOAD_THREADS },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
     };
     memset(opts, 0, sizeof(*opts));
     opts->machine = "none";
+    opts->workload = VMM_WORKLOAD_IDLE;
+    opts->dirty_rate = 64u << 20;
+    opts->workload_threads = 1;
     bool have_memory = false;
     opterr = 0; /* our own messages */
     int c;
@@ -70,6 +105,39 @@ int vmm_parse_args(int argc, char **argv, vmm_opts_t *opts)
                 return bad("too many --qmp sockets (at most %s)", "16");
             opts->qmp[opts->nqmp++] = optarg;
             break;
+        case OPT_INCOMING:
+            if (!*optarg)
+                return bad("%s", "--incoming needs a URI or \"defer\"");
+            opts->incoming = optarg;
+            break;
+        case OPT_PREALLOC:
+            opts->prealloc = true;
+            break;
+        case OPT_WORKLOAD:
+            if (strcmp(optarg, "idle") == 0)
+                opts->workload = VMM_WORKLOAD_IDLE;
+            else if (strcmp(optarg, "random-writes") == 0)
+                opts->workload = VMM_WORKLOAD_RANDOM_WRITES;
+            else
+                return bad("unknown workload '%s' (idle or random-writes)", optarg);
+            break;
+        case OPT_DIRTY_RATE:
+            /* 1 TiB/s is far beyond any memory bus; the bound keeps the
+             * workload's per-slice arithmetic in 64 bits. */
+            if (vmig_parse_size(optarg, 1u << 20, &opts->dirty_rate) < 0 ||
+                opts->dirty_rate > (1ULL << 40))
+                return bad("bad --dirty-rate '%s' (MiB/s up to 1T/s, e.g. 64 or 512K)", optarg);
+            break;
+        case OPT_WORKLOAD_THREADS: {
+            char *end;
+            errno = 0;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || n == 0 ||
+                n > VMM_MAX_WORKLOAD_THREADS)
+                return bad("bad --workload-threads '%s' (1 to 64)", optarg);
+            opts->workload_threads = (unsigned)n;
+            break;
+        }
         case 'S':
             opts->start_paused = true;
             break;

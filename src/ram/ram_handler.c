@@ -1,0 +1,76 @@
+/* ram_handler.c — the "ram" entry of a savevm registry (its hooks table),
+ * and what the migration jobs set and read: options, phase, counters. */
+#include "ram/ram_internal.h"
+
+#include <string.h>
+
+/* Postcopy-capable when postcopy-ram is on: RAM then keeps iterating after
+ * the switch-over and sends its END last. */
+static bool ram_has_postcopy(void *opaque)
+{
+    const vmig_ram_t *ram = opaque;
+    return ram->opts.postcopy_ram;
+}
+
+static const vmig_savevm_ops_t ram_ops = {
+    .save_setup = vmig__ram_save_setup,
+    .save_iterate = vmig__ram_save_iterate,
+    .save_complete = vmig__ram_save_complete,
+    .pending = vmig__ram_pending,
+    .save_cleanup = vmig__ram_save_cleanup,
+    .load = vmig__ram_load,
+    .load_setup = vmig__ram_load_setup,
+    .load_cleanup = vmig__ram_load_cleanup,
+    .has_postcopy = ram_has_postcopy,
+};
+
+int vmig_ram_register(vmig_ram_t *ram, vmig_savevm_t *sv)
+{
+    int id = vmig_savevm_register_handler(sv, VMIG_RAM_IDSTR, 0, VMIG_RAM_VERSION,
+                                          VMIG_SAVEVM_PRI_DEFAULT, &ram_ops, ram);
+    if (id >= 0)
+        ram->sv = sv;
+    return id;
+}
+
+void vmig_ram_set_save_opts(vmig_ram_t *ram, const vmig_ram_save_opts_t *opts)
+{
+    ram->opts = *opts;
+}
+
+void vmig_ram_set_phase(vmig_ram_t *ram, vmig_ram_phase_t phase)
+{
+    ram->phase = phase;
+}
+
+void vmig_ram_reset_counters(vmig_ram_t *ram)
+{
+    memset(&ram->c, 0, sizeof(ram->c));
+    if (!ram->saving)
+        ram->dirty_pages = 0;
+}
+
+const vmig_ram_counters_t *vmig_ram_counters(const vmig_ram_t *ram)
+{
+    return &ram->c;
+}
+
+uint64_t vmig_ram_remaining(const vmig_ram_t *ram)
+{
+    return ram->dirty_pages * RAM_PAGE_SIZE;
+}
+
+uint64_t vmig_ram_pages_sent(const vmig_ram_t *ram)
+{
+    return ram->c.normal + ram->c.duplicate;
+}
+
+int vmig_ram_throttle_pct(const vmig_ram_t *ram)
+{
+    return ram->throttle_pct;
+}
+
+void vmig_ram_set_load_postcopy(vmig_ram_t *ram, bool advised)
+{
+    ram->load_postcopy = advised;
+}

@@ -1,0 +1,138 @@
+/* test_params_atomic.c — both setters are all or nothing: a refused request
+ * (every refused case of the recorded tables, and mixes of good and bad
+ * members) leaves every capability and parameter as it was; an accepted one
+ * changes exactly what it names. */
+#include "params_test.h"
+
+/* Every refused case of a table leaves the configuration untouched. */
+static void check_table(const char *fixture)
+{
+    qmp_schema_t *s = pt_schema();
+    json_t *table = pt_fixture(fixture);
+    size_t i, refused = 0;
+    json_t *c;
+    json_array_foreach(table, i, c) {
+        vmig_mig_config_t cfg;
+        pt_setup(s, &cfg, c);
+        json_t *before = pt_snapshot(&cfg);
+        json_t *got = pt_run(s, &cfg, json_string_value(json_object_get(c, "command")),
+                             json_object_get(c, "arguments"));
+        if (json_object_get(got, "error")) {
+            refused++;
+            json_t *after = pt_snapshot(&cfg);
+            if (!json_equal(before, after))
+                fprintf(stderr, "case \"%s\" changed the configuration\n",
+                        json_string_value(json_object_get(c, "name")));
+            assert_true(json_equal(before, after));
+            json_decref(after);
+        }
+        json_decref(got);
+        json_decref(before);
+        vmig_mig_config_close(&cfg);
+    }
+    assert_true(refused > 20);
+    json_decref(table);
+    qmp_schema_free(s);
+}
+
+static void test_params_table(void **state)
+{
+    check_table("errors-migrate-set-parameters");
+}
+
+static void test_caps_table(void **state)
+{
+    check_table("errors-migrate-set-capabilities");
+}
+
+static int set_json(vmig_mig_config_t *cfg, bool caps, const char *json)
+{
+    json_t *args = json_loads(json, 0, NULL);
+    assert_non_null(args);
+    vmig_qmp_error_t err = { 0 };
+    int r = caps ? vmig_mig_set_caps(cfg, args, false, &err) : vmig_mig_set_params(cfg, args, &err);
+    json_decref(args);
+    return r;
+}
+
+/* Good members next to a bad one are not applied either; strings and the
+ * bitmap list included. */
+static void test_mixed_requests(void **state)
+{
+    vmig_mig_config_t cfg;
+    assert_int_equal(vmig_mig_config_init(&cfg), 0);
+    assert_int_equal(set_json(&cfg, false, "{\"downtime-limit\": 1000, \"tls-creds\": null}"), 0);
+    json_t *before = pt_snapshot(&cfg);
+    static const char *const bad[] = {
+        "{\"downtime-limit\": 7, \"max-bandwidth\": 5, \"announce-step\": 0}",
+        "{\"tls-creds\": \"\", \"block-bitmap-mapping\": [], \"compress-level\": 10}",
+        "{\"cpu-throttle-initial\": 60, \"max-cpu-throttle\": 50}",
+        "{\"announce-max\": 1, \"compress-threads\": 3}",
+        "{\"block-bitmap-mapping\": [], \"tls-hostname\": \"h\"}",
+        "{\"cpu-throttle-tailslow\": true, \"x-checkpoint-delay\": 1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(set_json(&cfg, false, bad[i]), -EINVAL);
+        json_t *after = pt_snapshot(&cfg);
+        assert_true(json_equal(before, after));
+        json_decref(after);
+    }
+    assert_null(cfg.params.block_bitmap_mapping);
+    static const char *const bad_caps[] = {
+        "{\"capabilities\": [{\"capability\": \"events\", \"state\": true},"
+        " {\"capability\": \"xbzrle\", \"state\": true}]}",
+        "{\"capabilities\": [{\"capability\": \"auto-converge\", \"state\": true},"
+        " {\"capability\": \"postcopy-ram\", \"state\": true},"
+        " {\"capability\": \"x-ignore-shared\", \"state\": true}]}",
+        "{\"capabilities\": [{\"capability\": \"return-path\", \"state\": true},"
+        " {\"capability\": \"nosuch\", \"state\": true}]}",
+    };
+    for (size_t i = 0; i < sizeof(bad_caps) / sizeof(bad_caps[0]); i++) {
+        assert_int_equal(set_json(&cfg, true, bad_caps[i]), -EINVAL);
+        json_t *after = pt_snapshot(&cfg);
+        assert_true(json_equal(before, after));
+        json_decref(after);
+    }
+    json_decref(before);
+    vmig_mig_config_close(&cfg);
+}
+
+/* An accepted request changes what it names and nothing else. */
+static void test_exact_change(void **state)
+{
+    vmig_mig_config_t cfg;
+    assert_int_equal(vmig_mig_config_init(&cfg), 0);
+    json_t *want = pt_snapshot(&cfg);
+    assert_int_equal(set_json(&cfg, false,
+                              "{\"downtime-limit\": 1000, \"announce-rounds\": 7,"
+                              " \"tls-hostname\": null, \"block-bitmap-mapping\": []}"), 0);
+    json_t *p = json_object_get(want, "params");
+    json_object_set_new(p, "downtime-limit", json_integer(1000));
+    json_object_set_new(p, "announce-rounds", json_integer(7));
+    json_object_set_new(p, "block-bitmap-mapping", json_array());
+    assert_int_equal(set_json(&cfg, true,
+                              "{\"capabilities\": [{\"capability\": \"events\", \"state\": true},"
+                              " {\"capability\": \"return-path\", \"state\": true}]}"), 0);
+    json_t *cl = json_object_get(want, "caps");
+    json_object_set_new(json_array_get(cl, VMIG_MIG_CAP_EVENTS), "state", json_true());
+    json_object_set_new(json_array_get(cl, VMIG_MIG_CAP_RETURN_PATH), "state", json_true());
+    json_t *got = pt_snapshot(&cfg);
+    assert_true(json_equal(want, got));
+    /* The list is stored as a copy: the request's own goes away. */
+    assert_true(json_is_array(cfg.params.block_bitmap_mapping));
+    json_decref(got);
+    json_decref(want);
+    vmig_mig_config_close(&cfg);
+}
+
+int main(void)
+{
+    vt_test_setup(60);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_params_table),
+        cmocka_unit_test(test_caps_table),
+        cmocka_unit_test(test_mixed_requests),
+        cmocka_unit_test(test_exact_change),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
