@@ -11,12 +11,15 @@ CTEST      ?= ctest
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 BENCH_ARGS ?=
+PRECOPY_ARGS ?=
+LATENCY_ARGS ?=
+PYTHON     ?= python3
 
 # One target at a time: deps must finish before a configure, trees share nothing
 # but the source, and each build is already parallel inside.
 .NOTPARALLEL:
 MAKEFLAGS += --no-print-directory
-.PHONY: all deps deps-test build demo test asan ucontext valgrind bench install clean help
+.PHONY: all deps deps-test build demo test asan ucontext valgrind bench bench-precopy bench-latency install clean help
 
 all: build
 
@@ -28,7 +31,10 @@ help:
 	@echo "make asan      $(ASAN_BUILD)/ with ASan+UBSan, unit tests + truncation interop"
 	@echo "make ucontext  $(UCTX_BUILD)/ with the ucontext backend, coroutine tests"
 	@echo "make valgrind  coroutine tests of $(BUILD)/ under valgrind"
-	@echo "make bench     build + run $(BUILD)/bench/co_switch [BENCH_ARGS=--json]"
+	@echo "make bench     build + every benchmark: co_switch, zero_scan, precopy, monitor latency"
+	@echo "               [BENCH_ARGS=--json to all; PRECOPY_ARGS=, LATENCY_ARGS= to one, e.g. --runs 1]"
+	@echo "make bench-precopy   build + bench/precopy.py (vmig vs QEMU 7.2 vs loopback ceiling)"
+	@echo "make bench-latency   build + bench/monitor_latency.py (QMP latency during migration)"
 	@echo "make install   cmake --install $(BUILD) --prefix \$$PREFIX ($(PREFIX))"
 	@echo "make clean     remove $(BUILD)/ $(ASAN_BUILD)/ $(UCTX_BUILD)/"
 
@@ -66,8 +72,19 @@ ucontext: deps
 valgrind: deps build
 	bash scripts/valgrind.sh $(BUILD)/tests
 
+# BENCH_ARGS goes to every benchmark (so only common flags: --json);
+# PRECOPY_ARGS / LATENCY_ARGS to one python driver (--runs N, --size, --only ...).
 bench: build
 	./$(BUILD)/bench/co_switch $(BENCH_ARGS)
+	./$(BUILD)/bench/zero_scan $(BENCH_ARGS)
+	$(PYTHON) bench/precopy.py --build $(BUILD) $(BENCH_ARGS) $(PRECOPY_ARGS)
+	$(PYTHON) bench/monitor_latency.py --build $(BUILD) $(BENCH_ARGS) $(LATENCY_ARGS)
+
+bench-precopy: build
+	$(PYTHON) bench/precopy.py --build $(BUILD) $(BENCH_ARGS) $(PRECOPY_ARGS)
+
+bench-latency: build
+	$(PYTHON) bench/monitor_latency.py --build $(BUILD) $(BENCH_ARGS) $(LATENCY_ARGS)
 
 install: build
 	DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD) --prefix "$(PREFIX)"

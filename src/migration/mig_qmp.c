@@ -120,8 +120,7 @@ int mig_qmp_register(vmig_migration_t *m)
     vmig_qmp_t *qmp = vmig_engine_qmp(m->e);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         int r = vmig_qmp_register(qmp, cmds[i].name, cmds[i].fn, m);
-        /* TEMPORARY while the schema entries land: -ENOENT tolerated. */
-        if (r < 0 && r != -ENOENT)
+        if (r < 0)
             return r;
     }
     return 0;

@@ -83,6 +83,28 @@ static void test_pause_and_continue(void **state)
     vt_loop_done(&loop);
 }
 
+/* Closing the engine (quit) while the VM is stopped in pre-switchover
+ * cancels the job, which gives the VM back before the engine goes. */
+static void test_close_in_pre_switchover(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    job_vm_t src, dst;
+    job_vm_init(&src, &loop, "src", 2 * MIB, true);
+    job_vm_init(&dst, &loop, "dst", 2 * MIB, false);
+    job_cap(&src, "pause-before-switchover", true);
+    vmig_error_t err = { 0 };
+    assert_int_equal(vmig_engine_incoming(dst.e, "tcp:127.0.0.1:0", &err), 0);
+    assert_int_equal(vmig_engine_migrate(src.e, job_listen_uri(&dst), &err), 0);
+    job_run_until(&loop, in_pre_switchover, &src, 30000);
+    assert_int_equal(vmig_engine_migration_status(src.e), VMIG_MIGRATION_STATUS_PRE_SWITCHOVER);
+    job_vm_close(&src, &loop);
+    assert_int_equal(src.stops, src.starts);
+    job_run_until(&loop, job_in_done, &dst, 30000);
+    job_vm_close(&dst, &loop);
+    vt_loop_done(&loop);
+}
+
 /* return-path needs a channel back: exec: and file: have none. */
 static void test_return_path_one_way(void **state)
 {
@@ -107,6 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pause_and_continue),
         cmocka_unit_test(test_return_path_one_way),
+        cmocka_unit_test(test_close_in_pre_switchover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
