@@ -2,12 +2,15 @@
 bench/monitor_latency.py): starting vmig-vmm and QEMU 7.2 `-M none` with their
 RAM in a /dev/shm file, a small QMP client, one timed live migration over
 loopback TCP with its events timestamped, RAM contents, verification, stats,
-and cleanup that only ever kills the processes this script started (by PID).
+cleanup that only ever kills the processes this script started (by PID), and
+the drivers' common frame: command line, engine lookup, runs with the engines
+alternating, report footer and exit status.
 
 Clock: every timestamp is time.perf_counter_ns() (CLOCK_MONOTONIC on Linux),
 the same clock in every process, so the pinger's samples and the driver's
 event times can be compared.
 """
+import argparse
 import atexit
 import json
 import os
@@ -622,6 +625,17 @@ class Migration:
     def verify(self):
         return compare_files(self.src_file, self.dst_file, self.size)
 
+    def verify_and_remove(self):
+        """After stop(): the destination's RAM file must equal the source's
+        (Fail otherwise); it is removed either way."""
+        bad = self.verify()
+        try:
+            os.unlink(self.dst_file)
+        except OSError:
+            pass
+        if bad:
+            raise Fail("%s: verification failed: %s" % (self.engine, bad))
+
 
 def run_json(argv, timeout=600):
     """Run a helper benchmark with --json; its object, or None (logged)."""
@@ -642,3 +656,125 @@ def run_json(argv, timeout=600):
 
 def default_build():
     return os.path.join(REPO, "build")
+
+
+# ---- the drivers' frame -----------------------------------------------------------
+
+def arg_parser(description, size_help, runs_help):
+    """The options every driver takes (--build, --vmm, --qemu, --size, --runs,
+    --json, --only, --downtime-limit); the driver adds its own and --smoke,
+    then calls finish_args()."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--build", default=default_build(), help="build tree (default: build/)")
+    ap.add_argument("--vmm", help="vmig-vmm (default: BUILD/bin/vmig-vmm)")
+    ap.add_argument("--qemu", help="qemu-system-x86_64 (default: from PATH)")
+    ap.add_argument("--size", default="1G", help=size_help)
+    ap.add_argument("--runs", type=int, default=3, help=runs_help)
+    ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    ap.add_argument("--only", choices=("vmig", "qemu"), help="run one engine only")
+    ap.add_argument("--downtime-limit", type=int, default=300, help="ms, both engines (default 300)")
+    return ap
+
+
+def finish_args(ap, a):
+    """a.size_bytes from --size (a usage error when bad), a.vmm's default."""
+    try:
+        a.size_bytes = parse_size(a.size)
+    except ValueError as e:
+        ap.error(str(e))
+    a.vmm = a.vmm or os.path.join(a.build, "bin", "vmig-vmm")
+
+
+def find_engines(prog, args):
+    """The engines to run (vmig, qemu; as --only allows and as installed):
+    (engines, {engine: binary}, notes for the report, why vmig-vmm is
+    missing or None). What is missing is logged."""
+    engines, notes, vmig_missing = [], [], None
+    if args.only != "qemu":
+        if os.access(args.vmm, os.X_OK):
+            engines.append("vmig")
+        else:
+            vmig_missing = "vmig-vmm not found at %s (build it, or --vmm PATH)" % args.vmm
+            log("%s: %s" % (prog, vmig_missing))
+    qemu = None
+    if args.only != "vmig":
+        qemu = qemu_binary(args.qemu)
+        if qemu:
+            engines.append("qemu")
+        else:
+            notes.append("QEMU not found (%s): reporting vmig figures only"
+                         % (args.qemu or "qemu-system-x86_64"))
+            log("%s: %s" % (prog, notes[-1]))
+    return engines, {"vmig": args.vmm, "qemu": qemu}, notes, vmig_missing
+
+
+def load_average(prog, noisy):
+    """The 1-minute load average (rounded), logged when other work runs."""
+    load = rnd(os.getloadavg()[0], 2)
+    if load > 1.0:
+        log("%s: load average %.2f: other work shares the CPUs, %s will be noisy"
+            % (prog, load, noisy))
+    return load
+
+
+def alternating_runs(prog, engines, runs, run_one, failures, unsupported, label=""):
+    """run_one(engine) `runs` times for each engine, their order alternating
+    from run to run. An engine that raises Unsupported is not run again
+    (unsupported[engine] = why); a Fail is appended to failures (as
+    "LABELengine run N: why"). Yields (engine, run index, result) of each
+    run that succeeded."""
+    for r in range(runs):
+        order = engines if r % 2 == 0 else engines[::-1]
+        for e in order:
+            if e in unsupported:
+                continue
+            try:
+                x = run_one(e)
+            except Unsupported as ex:
+                unsupported[e] = str(ex)
+                log("%s: %s cannot migrate yet: %s" % (prog, e, ex))
+                continue
+            except Fail as ex:
+                failures.append("%s%s run %d: %s" % (label, e, r + 1, ex))
+                log("%s: FAILED %s" % (prog, failures[-1]))
+                continue
+            yield e, r, x
+
+
+def print_footer(res):
+    """The last lines of a table: load average, failures, what could not migrate."""
+    print("load average at start: %.2f%s" % (res["loadavg_1min"], " (other work on the CPUs: noisy)"
+                                             if res["loadavg_1min"] > 1.0 else ""))
+    for f in res["failures"]:
+        print("FAILED: " + f)
+    for e, why in res["unsupported"].items():
+        print("%s could not migrate: %s" % (e, why))
+
+
+def report(res, args, failures, unsupported, notes, vmig_missing, print_table):
+    """Put failures, unsupported and the notes (if any) into res and print it:
+    one JSON object with --json, else print_table(res). Returns the exit
+    status: 77 (with --smoke) when vmig-vmm is missing or cannot migrate yet;
+    1 when anything failed, could not run or was missing; else 0."""
+    res["failures"] = failures
+    res["unsupported"] = unsupported
+    if notes:
+        res["notes"] = notes
+    if args.json:
+        print(json.dumps(res, sort_keys=True))
+    else:
+        print_table(res)
+    if args.smoke and ("vmig" in unsupported or vmig_missing):
+        return 77
+    if failures or unsupported or vmig_missing:
+        return 1
+    return 0
+
+
+def run_main(prog, main):
+    """sys.exit(main(argv)); a Fail that escapes is one line on stderr, exit 1."""
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Fail as e:
+        log("%s: %s" % (prog, e))
+        sys.exit(1)

@@ -36,9 +36,7 @@ downtime_ms, stopcopy_ms). Exit 0; 1 when a migration or the verification of
 the destination's RAM failed; 2 bad usage; 77 (with --smoke) when vmig-vmm is
 missing or cannot migrate yet.
 """
-import argparse
 import array
-import json
 import os
 import signal
 import subprocess
@@ -57,15 +55,9 @@ TAIL_NS = 250 * 1000 * 1000
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description="QMP latency during a live migration, vmig vs QEMU 7.2")
-    ap.add_argument("--build", default=bl.default_build(), help="build tree (default: build/)")
-    ap.add_argument("--vmm", help="vmig-vmm (default: BUILD/bin/vmig-vmm)")
-    ap.add_argument("--qemu", help="qemu-system-x86_64 (default: from PATH)")
-    ap.add_argument("--size", default="1G", help="guest RAM, random content (default 1G)")
-    ap.add_argument("--runs", type=int, default=3, help="runs per engine, medians reported (default 3)")
-    ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    ap.add_argument("--only", choices=("vmig", "qemu"), help="run one engine only")
-    ap.add_argument("--downtime-limit", type=int, default=300, help="ms, both engines (default 300)")
+    ap = bl.arg_parser("QMP latency during a live migration, vmig vs QEMU 7.2",
+                       size_help="guest RAM, random content (default 1G)",
+                       runs_help="runs per engine, medians reported (default 3)")
     ap.add_argument("--interval", type=float, default=5.0, help="ms between pings (default 5)")
     ap.add_argument("--idle", type=float, default=2.0, help="s of pinging before migrate (default 2)")
     ap.add_argument("--no-rt", action="store_true",
@@ -74,13 +66,9 @@ def parse_args(argv):
     a = ap.parse_args(argv)
     if a.smoke:
         a.size, a.runs, a.idle = "64M", 1, 0.5
-    try:
-        a.size_bytes = bl.parse_size(a.size)
-    except ValueError as e:
-        ap.error(str(e))
+    bl.finish_args(ap, a)
     if a.runs < 1 or a.interval <= 0 or a.idle <= 0:
         ap.error("--runs, --interval and --idle must be positive")
-    a.vmm = a.vmm or os.path.join(a.build, "bin", "vmig-vmm")
     return a
 
 
@@ -184,13 +172,7 @@ def one_run(engine, binary, d, src_file, args):
             pinger.kill()
             pinger.wait()
         m.stop()
-    bad = m.verify()
-    try:
-        os.unlink(dst_file)
-    except OSError:
-        pass
-    if bad:
-        raise bl.Fail("%s: verification failed: %s" % (engine, bad))
+    m.verify_and_remove()
     r = analyse(samples, m.t, tail_end)
     info = m.src_info or {}
     r["total_ms"] = info.get("total-time")
@@ -202,56 +184,25 @@ def one_run(engine, binary, d, src_file, args):
 def main(argv):
     args = parse_args(argv)
     R = bl.reaper()
-    engines, notes, vmig_missing = [], [], None
-    if args.only != "qemu":
-        if os.access(args.vmm, os.X_OK):
-            engines.append("vmig")
-        else:
-            vmig_missing = "vmig-vmm not found at %s (build it, or --vmm PATH)" % args.vmm
-            bl.log("monitor_latency: " + vmig_missing)
-    qemu = None
-    if args.only != "vmig":
-        qemu = bl.qemu_binary(args.qemu)
-        if qemu:
-            engines.append("qemu")
-        else:
-            notes.append("QEMU not found (%s): reporting vmig figures only"
-                         % (args.qemu or "qemu-system-x86_64"))
-            bl.log("monitor_latency: " + notes[-1])
+    engines, binaries, notes, vmig_missing = bl.find_engines("monitor_latency", args)
     if args.smoke and vmig_missing:
         return 77
-    binaries = {"vmig": args.vmm, "qemu": qemu}
-    load = bl.rnd(os.getloadavg()[0], 2)
-    if load > 1.0:
-        bl.log("monitor_latency: load average %.2f: other work shares the CPUs, latencies will be noisy"
-               % load)
+    load = bl.load_average("monitor_latency", "latencies")
     d = R.tmpdir()
     src_file = os.path.join(d, "src.ram")
     bl.make_content(src_file, args.size_bytes, "random")
     runs = {"vmig": [], "qemu": []}
     failures, unsupported = [], {}
-    for r in range(args.runs):
-        order = engines if r % 2 == 0 else engines[::-1]
-        for e in order:
-            if e in unsupported:
-                continue
-            try:
-                x = one_run(e, binaries[e], d, src_file, args)
-            except bl.Unsupported as ex:
-                unsupported[e] = str(ex)
-                bl.log("monitor_latency: %s cannot migrate yet: %s" % (e, ex))
-                continue
-            except bl.Fail as ex:
-                failures.append("%s run %d: %s" % (e, r + 1, ex))
-                bl.log("monitor_latency: FAILED " + failures[-1])
-                continue
-            runs[e].append(x)
-            bl.log("monitor_latency: %-4s run %d: idle p50 %s p99 %s max %s | precopy p50 %s p99 %s "
-                   "max %s ms (n=%d) | stop-and-copy %s ms, max %s | gap %s ms" % (
-                       e, r + 1, f3(x["idle_p50_ms"]), f3(x["idle_p99_ms"]), f3(x["idle_max_ms"]),
-                       f3(x["precopy_p50_ms"]), f3(x["precopy_p99_ms"]), f3(x["precopy_max_ms"]),
-                       x["precopy_n"], f3(x["stopcopy_ms"]), f3(x["stopcopy_max_ms"]),
-                       f3(x["gap_max_ms"])))
+    for e, r, x in bl.alternating_runs("monitor_latency", engines, args.runs,
+                                       lambda e: one_run(e, binaries[e], d, src_file, args),
+                                       failures, unsupported):
+        runs[e].append(x)
+        bl.log("monitor_latency: %-4s run %d: idle p50 %s p99 %s max %s | precopy p50 %s p99 %s "
+               "max %s ms (n=%d) | stop-and-copy %s ms, max %s | gap %s ms" % (
+                   e, r + 1, f3(x["idle_p50_ms"]), f3(x["idle_p99_ms"]), f3(x["idle_max_ms"]),
+                   f3(x["precopy_p50_ms"]), f3(x["precopy_p99_ms"]), f3(x["precopy_max_ms"]),
+                   x["precopy_n"], f3(x["stopcopy_ms"]), f3(x["stopcopy_max_ms"]),
+                   f3(x["gap_max_ms"])))
     os.unlink(src_file)
 
     res = {"size_bytes": args.size_bytes, "runs": args.runs, "interval_ms": args.interval,
@@ -268,19 +219,8 @@ def main(argv):
                 continue
             v = bl.median(vals)
             res[prefix + k] = bl.rnd(v, 3) if isinstance(v, float) else v
-    res["failures"] = failures
-    res["unsupported"] = unsupported
-    if notes:
-        res["notes"] = notes
-    if args.json:
-        print(json.dumps(res, sort_keys=True))
-    else:
-        print_table(res, args)
-    if args.smoke and ("vmig" in unsupported or vmig_missing):
-        return 77
-    if failures or unsupported or vmig_missing:
-        return 1
-    return 0
+    return bl.report(res, args, failures, unsupported, notes, vmig_missing,
+                     lambda res: print_table(res, args))
 
 
 def fmt_n(x):
@@ -310,17 +250,8 @@ def print_table(res, args):
                 f3(res.get(prefix + p + "_max_ms"))))
         print("  longest gap between replies: migration %s ms, idle %s ms" %
               (f3(res.get(prefix + "gap_max_ms")), f3(res.get(prefix + "idle_gap_max_ms"))))
-    print("load average at start: %.2f%s" % (res["loadavg_1min"], " (other work on the CPUs: noisy)"
-                                             if res["loadavg_1min"] > 1.0 else ""))
-    for f in res["failures"]:
-        print("FAILED: " + f)
-    for e, why in res["unsupported"].items():
-        print("%s could not migrate: %s" % (e, why))
+    bl.print_footer(res)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except bl.Fail as e:
-        bl.log("monitor_latency: %s" % e)
-        sys.exit(1)
+    bl.run_main("monitor_latency", main)

@@ -32,10 +32,8 @@ of guest RAM. Missing figures are null. Exit 0; 1 when a migration or a
 verification failed; 2 bad usage; 77 (with --smoke) when vmig-vmm is missing or
 cannot migrate yet.
 """
-import argparse
 import os
 import sys
-import json
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,28 +47,18 @@ VMIG_KEYS = ["%s_vmig_ms" % c for c in bl.CONTENTS] + ["loopback_gbps", "random_
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description="vmig vs QEMU 7.2 precopy migration over tcp loopback")
-    ap.add_argument("--build", default=bl.default_build(), help="build tree (default: build/)")
-    ap.add_argument("--vmm", help="vmig-vmm (default: BUILD/bin/vmig-vmm)")
-    ap.add_argument("--qemu", help="qemu-system-x86_64 (default: from PATH)")
-    ap.add_argument("--size", default="1G", help="guest RAM (default 1G)")
-    ap.add_argument("--runs", type=int, default=3, help="runs per case, medians reported (default 3)")
-    ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    ap.add_argument("--only", choices=("vmig", "qemu"), help="run one engine only")
-    ap.add_argument("--downtime-limit", type=int, default=300, help="ms, both engines (default 300)")
+    ap = bl.arg_parser("vmig vs QEMU 7.2 precopy migration over tcp loopback",
+                       size_help="guest RAM (default 1G)",
+                       runs_help="runs per case, medians reported (default 3)")
     ap.add_argument("--mixed", choices=("page", "2m"), default="page",
                     help="mixed content interleaving (default: page by page)")
     ap.add_argument("--smoke", action="store_true", help="64 MiB, 1 run, quick ceiling")
     a = ap.parse_args(argv)
     if a.smoke:
         a.size, a.runs = "64M", 1
-    try:
-        a.size_bytes = bl.parse_size(a.size)
-    except ValueError as e:
-        ap.error(str(e))
+    bl.finish_args(ap, a)
     if a.runs < 1:
         ap.error("--runs must be >= 1")
-    a.vmm = a.vmm or os.path.join(a.build, "bin", "vmig-vmm")
     a.ceiling = os.path.join(a.build, "bench", "loopback_ceiling")
     a.zero_scan = os.path.join(a.build, "bench", "zero_scan")
     return a
@@ -88,13 +76,7 @@ def one_run(engine, binary, d, src_file, size, args):
         m.stop()
     info = m.src_info or {}
     ram = info.get("ram", {})
-    bad = m.verify()
-    try:
-        os.unlink(dst_file)
-    except OSError:
-        pass
-    if bad:
-        raise bl.Fail("%s: verification failed: %s" % (engine, bad))
+    m.verify_and_remove()
     return {
         "ms": t.get("dst_completed"),
         "running_ms": t.get("dst_running"),
@@ -112,34 +94,13 @@ def main(argv):
     args = parse_args(argv)
     R = bl.reaper()
     size = args.size_bytes
-    engines = []
-    notes = []
-    vmig_missing = None
-    if args.only != "qemu":
-        if os.access(args.vmm, os.X_OK):
-            engines.append("vmig")
-        else:
-            vmig_missing = "vmig-vmm not found at %s (build it, or --vmm PATH)" % args.vmm
-            bl.log("precopy: " + vmig_missing)
-    qemu = None
-    if args.only != "vmig":
-        qemu = bl.qemu_binary(args.qemu)
-        if qemu:
-            engines.append("qemu")
-        else:
-            msg = "QEMU not found (%s): reporting vmig figures only" % (args.qemu or "qemu-system-x86_64")
-            bl.log("precopy: " + msg)
-            notes.append(msg)
+    engines, binaries, notes, vmig_missing = bl.find_engines("precopy", args)
     if args.smoke and vmig_missing:
         return 77
-    binaries = {"vmig": args.vmm, "qemu": qemu}
 
     res = {"size_bytes": size, "runs": args.runs, "downtime_limit_ms": args.downtime_limit,
            "max_bandwidth": bl.UNLIMITED_BW, "mixed": args.mixed}
-    res["loadavg_1min"] = bl.rnd(os.getloadavg()[0], 2)
-    if res["loadavg_1min"] > 1.0:
-        bl.log("precopy: load average %.2f: other work shares the CPUs, figures will be noisy"
-               % res["loadavg_1min"])
+    res["loadavg_1min"] = bl.load_average("precopy", "figures")
     # the machine's limit, same run: measured before and after the migrations,
     # the best kept (it is a ceiling)
     ceil = []
@@ -171,25 +132,14 @@ def main(argv):
             break
         bl.make_content(src_file, size, c, args.mixed)
         h0 = bl.file_hash(src_file)
-        for r in range(args.runs):
-            order = engines if r % 2 == 0 else engines[::-1]
-            for e in order:
-                if e in unsupported:
-                    continue
-                try:
-                    s = one_run(e, binaries[e], d, src_file, size, args)
-                except bl.Unsupported as ex:
-                    unsupported[e] = str(ex)
-                    bl.log("precopy: %s cannot migrate yet: %s" % (e, ex))
-                    continue
-                except bl.Fail as ex:
-                    failures.append("%s %s run %d: %s" % (c, e, r + 1, ex))
-                    bl.log("precopy: FAILED %s" % failures[-1])
-                    continue
-                samples[(c, e)].append(s)
-                bl.log("precopy: %-6s %-4s run %d: loaded %.0f ms, running %.0f ms, total-time %s ms, "
-                       "downtime %s ms (%s)" % (c, e, r + 1, s["ms"], s["running_ms"] or -1, s["total_ms"],
-                                                s["downtime_ms"], s["events"]))
+        runs = bl.alternating_runs("precopy", engines, args.runs,
+                                   lambda e: one_run(e, binaries[e], d, src_file, size, args),
+                                   failures, unsupported, label=c + " ")
+        for e, r, s in runs:
+            samples[(c, e)].append(s)
+            bl.log("precopy: %-6s %-4s run %d: loaded %.0f ms, running %.0f ms, total-time %s ms, "
+                   "downtime %s ms (%s)" % (c, e, r + 1, s["ms"], s["running_ms"] or -1, s["total_ms"],
+                                            s["downtime_ms"], s["events"]))
         if bl.file_hash(src_file) != h0:
             failures.append("%s: the source RAM file changed during the runs" % c)
             bl.log("precopy: FAILED " + failures[-1])
@@ -217,24 +167,14 @@ def main(argv):
     res["random_vs_ceiling"] = bl.rnd(vg / res["loopback_gbps"]) if vg and res["loopback_gbps"] else None
     res["qemu_random_vs_ceiling"] = (bl.rnd(res["random_qemu_gbps"] / res["loopback_gbps"])
                                      if res["random_qemu_gbps"] and res["loopback_gbps"] else None)
-    res["failures"] = failures
-    res["unsupported"] = unsupported
-    if notes:
-        res["notes"] = notes
-
-    if args.json:
-        print(json.dumps(res, sort_keys=True))
-    else:
-        print_table(res, args, size)
-    if args.smoke and ("vmig" in unsupported or vmig_missing):
-        return 77
-    if failures or unsupported or vmig_missing:
+    rc = bl.report(res, args, failures, unsupported, notes, vmig_missing,
+                   lambda res: print_table(res, args, size))
+    if rc == 1:
         for f in failures:
             bl.log("precopy: failed: " + f)
         for e, why in unsupported.items():
             bl.log("precopy: %s unsupported: %s" % (e, why))
-        return 1
-    return 0
+    return rc
 
 
 def fmt(x, f="%.0f"):
@@ -266,17 +206,8 @@ def print_table(res, args, size):
     print("random throughput / ceiling: vmig %s, QEMU %s" % (fmt(res["random_vs_ceiling"], "%.2f"),
                                                             fmt(res["qemu_random_vs_ceiling"], "%.2f")))
     print("zero-page scan (zero_scan): %s GB/s" % fmt(res["zero_scan_gbps"], "%.1f"))
-    print("load average at start: %.2f%s" % (res["loadavg_1min"], " (other work on the CPUs: noisy)"
-                                             if res["loadavg_1min"] > 1.0 else ""))
-    for f in res["failures"]:
-        print("FAILED: " + f)
-    for e, why in res["unsupported"].items():
-        print("%s could not migrate: %s" % (e, why))
+    bl.print_footer(res)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except bl.Fail as e:
-        bl.log("precopy: %s" % e)
-        sys.exit(1)
+    bl.run_main("precopy", main)

@@ -35,7 +35,7 @@ static const vmig_vmsd_field_t globalstate_fields[] = {
     VMIG_VMSTATE_END_OF_LIST(),
 };
 
-static const vmig_vmsd_t globalstate_vmsd = {
+const vmig_vmsd_t mig_globalstate_vmsd = {
     .name = "globalstate",
     .version_id = 1,
     .minimum_version_id = 1,
@@ -67,7 +67,7 @@ void mig_globalstate_store(vmig_migration_t *m, vmig_run_state_t st)
 }
 
 /* QEMU -M none numbers timer 0, ram 2 and globalstate 4 (the ids between
- * belong to handlers that send nothing there): the same ids here make the
+ * go to handlers vmig does not have): the same ids here make the
  * streams identical, and QEMU's loader relies on ram not being 0. */
 int mig_devices_register(vmig_migration_t *m)
 {
@@ -80,7 +80,7 @@ int mig_devices_register(vmig_migration_t *m)
     }
     if (r >= 0) {
         vmig_savevm_skip_section_ids(sv, 1);
-        r = vmig_savevm_register_vmsd(sv, "globalstate", 0, &globalstate_vmsd, &m->gs);
+        r = vmig_savevm_register_vmsd(sv, "globalstate", 0, &mig_globalstate_vmsd, &m->gs);
     }
     return r < 0 ? r : 0;
 }

@@ -21,6 +21,9 @@ typedef struct mig_globalstate {
     bool received;         /* the destination loaded one */
 } mig_globalstate_t;
 
+/* Its description (vmstate; also used by the vmstate layer's tests). */
+extern const struct vmig_vmsd mig_globalstate_vmsd;
+
 /* QEMU's timer section (cpu clock offsets); vmig has no virtual clock, so it
  * sends zeros and ignores what it receives, as a `-M none` QEMU nearly does. */
 typedef struct mig_timers {

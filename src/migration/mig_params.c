@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "migration/mig_params.h"
+#include "qmp/qmp_schema.h"
 
 /*
  * What QEMU 7.2 does, checked against it (tests/migration/fixtures/qemu-7.2):
@@ -331,25 +332,6 @@ void vmig_mig_config_close(vmig_mig_config_t *cfg)
 #define FIELD(p, d, T) ((T *)((char *)(p) + (d)->off))
 #define CFIELD(p, d, T) ((const T *)((const char *)(p) + (d)->off))
 
-/* QEMU's qobject_input_type_uint64(): integers (negative ones wrap) and,
- * because jansson holds no integer above INT64_MAX, integral reals up to
- * 2^64 as the transport may decode them (as qmp_schema_check.c does). */
-static bool uint_value(const json_t *v, uint64_t *out)
-{
-    if (json_is_integer(v)) {
-        *out = (uint64_t)json_integer_value(v);
-        return true;
-    }
-    if (json_is_real(v)) {
-        double d = json_real_value(v);
-        if (d >= 9223372036854775808.0 && d <= 18446744073709551616.0) {
-            *out = d < 18446744073709551616.0 ? (uint64_t)d : UINT64_MAX;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Read one member into tmp with the schema check's texts (the dispatcher
  * has done this already; the C API has not). Strings are borrowed from
  * args until applied. */
@@ -361,7 +343,7 @@ static int read_param(const pdesc_t *d, const json_t *v, vmig_mig_params_t *tmp,
     case PT_U8:
     case PT_U32:
     case PT_U64:
-        if (!uint_value(v, &u))
+        if (!qmp_schema_uint64(v, &u))
             return generic(err, "Parameter '%s' expects uint64", d->name);
         if (d->type == PT_U8) {
             if (u > UINT8_MAX)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -145,6 +146,12 @@ qs_jkind_t qmp_schema_jkind(const qs_type_t *t);
  * way QEMU 7.2's QObject input visitor does, with its error texts: 0, or
  * -EINVAL with the message in desc. */
 int qmp_schema_check(const qs_type_t *type, json_t *obj, char *desc, size_t desclen);
+
+/* A uint64 the way QEMU 7.2's qobject_input_type_uint64() reads it: an
+ * integer (a negative one wraps) or, because jansson holds no integer above
+ * INT64_MAX, an integral real in [2^63, 2^64] as the transport may decode it
+ * (2^64 standing for UINT64_MAX). false for anything else. */
+bool qmp_schema_uint64(const json_t *v, uint64_t *out);
 
 /* query-qmp-schema's reply for the commands include() accepts (all when
  * include is NULL), every event and the types they reach; NULL without

@@ -72,8 +72,7 @@ static int type_error(checker_t *c, const char *expected)
     return fail(c, "Invalid parameter type for '%s', expected: %s", c->path, expected);
 }
 
-/* QEMU's qobject_input_type_uint64(): integers, negative ones wrapped. */
-static bool uint_value(json_t *v, uint64_t *out)
+bool qmp_schema_uint64(const json_t *v, uint64_t *out)
 {
     if (json_is_integer(v)) {
         *out = (uint64_t)json_integer_value(v);
@@ -135,11 +134,11 @@ static int check_builtin(checker_t *c, qs_builtin_t b, json_t *v, const char *ba
         return 0;
     case QS_B_UINT64:
     case QS_B_SIZE:
-        return uint_value(v, &u) ? 0 : fail(c, "Parameter '%s' expects uint64", c->path);
+        return qmp_schema_uint64(v, &u) ? 0 : fail(c, "Parameter '%s' expects uint64", c->path);
     case QS_B_UINT8:
     case QS_B_UINT16:
     case QS_B_UINT32:
-        if (!uint_value(v, &u))
+        if (!qmp_schema_uint64(v, &u))
             return fail(c, "Parameter '%s' expects uint64", c->path);
         if (u > uranges[b].max)
             return fail(c, "Parameter '%s' expects %s", bare ? bare : "null", uranges[b].c_type);

@@ -46,6 +46,7 @@ void vmig_ram_set_phase(vmig_ram_t *ram, vmig_ram_phase_t phase)
 void vmig_ram_reset_counters(vmig_ram_t *ram)
 {
     memset(&ram->c, 0, sizeof(ram->c));
+    ram->xfer_prev = 0; /* the auto-converge period measures from the new zero */
     if (!ram->saving)
         ram->dirty_pages = 0;
 }

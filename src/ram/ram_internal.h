@@ -80,23 +80,28 @@ struct vmig_ram {
     bool load_postcopy;               /* postcopy advised: page sizes in the block list */
     vmig_ram_block_t *load_last;      /* block of the last page record (CONTINUE) */
 
-    uint64_t slice_start_ns;          /* start of the current stretch on the loop */
+    /* When the loop last had a turn as far as we know: our last pause. Not
+     * reset when a hook is entered or a write wakes us (the caller may have
+     * worked a while since the loop ran): a stale value only costs a pause
+     * at the first check. */
+    uint64_t slice_start_ns;
 };
 
 /* ---- the time slice ------------------------------------------------------------------ */
 
-/* A stretch of work on the loop begins (a hook was entered). */
-static inline void ram_slice_begin(vmig_ram_t *ram)
-{
-    ram->slice_start_ns = uv_hrtime();
-}
+/* Our own stretch between two yields, in ns: half of VMIG_RAM_YIELD_US. The
+ * other half is for what the loop does for us in the same turn: libuv
+ * finishing a big write of ours (the kernel copying what the socket did not
+ * take at once) and the few pages we send when that write wakes us, before
+ * the next check sees that the slice is spent. */
+#define RAM_SLICE_NS ((uint64_t)VMIG_RAM_YIELD_US * 1000u / 2u)
 
 /* Yield to the loop once the stretch has used its budget: 0, or -ECANCELED
  * if the pause was cancelled. Outside a coroutine (a parser test over a
  * memory channel) there is no loop to yield to. now_ns: a fresh uv_hrtime(). */
 static inline int ram_slice_check(vmig_ram_t *ram, uint64_t now_ns)
 {
-    if (now_ns - ram->slice_start_ns < (uint64_t)VMIG_RAM_YIELD_US * 1000u * 4u / 5u)
+    if (now_ns - ram->slice_start_ns < RAM_SLICE_NS)
         return 0;
     int r = 0;
     if (co_in_coroutine())

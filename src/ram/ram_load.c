@@ -153,11 +153,11 @@ int vmig__ram_load(vmig_stream_t *s, void *opaque, uint32_t version_id, int sect
     vmig_ram_t *ram = opaque;
     (void)section_type; /* START, PART and END bodies have the same records */
     if (version_id != VMIG_RAM_VERSION)
-        return vmig_stream_set_error(s, -EINVAL, "RAM section version %u is not supported (only %d)",
+        return vmig_stream_set_error(s, -EINVAL,
+                                     "RAM section version %u is not supported (only %d)",
                                      (unsigned)version_id, VMIG_RAM_VERSION);
     if (!ram->loading)
         return vmig_stream_set_error(s, -EINVAL, "RAM section before RAM load setup");
-    ram_slice_begin(ram);
     for (unsigned n = 1;; n++) {
         uint64_t word = vmig_stream_get_be64(s);
         int r = vmig_stream_error(s);

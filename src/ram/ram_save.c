@@ -27,7 +27,6 @@ int vmig__ram_save_setup(vmig_stream_t *s, void *opaque)
     vmig_ram_t *ram = opaque;
     if (vmig_ram_busy(ram))
         return vmig_stream_set_error(s, -EBUSY, "RAM is already in use by another migration");
-    ram_slice_begin(ram);
     ram->saving = true;
     ram->ignore_shared = vmig__ram_cap_ignore_shared(ram);
     ram->cur_block = NULL;
@@ -68,7 +67,6 @@ int vmig__ram_save_iterate(vmig_stream_t *s, void *opaque)
     int r = pending_failure(ram, s);
     if (r < 0)
         return r;
-    ram_slice_begin(ram);
     bool done = false;
     r = vmig__ram_send(ram, s, true, &done);
     if (r < 0)
@@ -89,7 +87,6 @@ int vmig__ram_save_complete(vmig_stream_t *s, void *opaque)
     int r = pending_failure(ram, s);
     if (r < 0)
         return r;
-    ram_slice_begin(ram);
     if (ram->phase != VMIG_RAM_PHASE_POSTCOPY) {
         vmig_error_t err = {0};
         r = vmig_ram_sync(ram, &err);
@@ -114,7 +111,6 @@ void vmig__ram_pending(void *opaque, uint64_t threshold, uint64_t *precopy_only,
     /* Close to the end: look at what the guest dirtied meanwhile before
      * deciding to stop it. */
     if (ram->phase != VMIG_RAM_PHASE_POSTCOPY && remaining < threshold && !ram->save_err.code) {
-        ram_slice_begin(ram);
         int r = vmig_ram_sync(ram, &ram->save_err);
         /* This hook cannot fail: the next iterate or complete reports the
          * error, and a cancel consumed by a yield here is handed back so

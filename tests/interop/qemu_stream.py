@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """qemu_stream.py - drive QEMU 7.2 over QMP (unix socket) to save migration
-streams to files: the interop tests and scripts/make-seed-corpus.sh use it.
+streams to files: the interop tests and scripts/make-seed-corpus.sh use it
+(the migration tests' mig_py.py finds and starts QEMU with its helpers).
 
 Usage as a program:
   qemu_stream.py none  --ram FILE --size 64M --out STREAM   (RAM file must exist)
@@ -27,7 +28,7 @@ def qemu_path():
     return shutil.which(QEMU)
 
 
-def _die_with_parent():
+def die_with_parent():
     """In the child: get SIGKILL when the test that started QEMU dies, so an
     interrupted test (a ctest timeout) leaves no QEMU behind."""
     try:
@@ -115,7 +116,7 @@ def save_stream(qemu_args, out, timeout=60, caps=None, stop=True, params=None, d
     deadline = time.monotonic() + timeout
     with open(log, "wb") as logf:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=die_with_parent)
     qmp = None
     try:
         qmp = QMP(sock, deadline)

@@ -11,22 +11,25 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qmp"))
+_TESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.join(_TESTS, "qmp"))
+sys.path.insert(0, os.path.join(_TESTS, "interop"))
 import qmp_py  # noqa: E402
 from qmp_py import Fail, check  # noqa: E402,F401
+# Finding QEMU (QEMU=... in the environment), KVM or TCG, and children that
+# die with the test: the same as the interop tests'.
+from qemu_stream import die_with_parent, kvm_usable, qemu_path  # noqa: E402
 
 SKIP = 77
 MiB = 1 << 20
 # Fast enough that no test waits on the default 128 MiB/s limit.
 FAST_BANDWIDTH = 100 << 30
-QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
 
 # Final source states of an outgoing migration.
 DONE_STATES = ("completed", "failed", "cancelled")
@@ -45,16 +48,6 @@ class TimedOut(Fail):
 _procs = []  # every VM process this test started, killed at exit
 
 
-def _die_with_parent():
-    """In the child: SIGKILL when the test dies (a ctest timeout), so no VM
-    outlives it."""
-    try:
-        import ctypes
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 class VM:
     """One VM process (vmig-vmm or QEMU) with one QMP socket in the test's
     directory and a QMP client (self.qmp) once connected."""
@@ -68,7 +61,7 @@ class VM:
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.stderr,
                                      stderr=self.stderr, pass_fds=tuple(pass_fds),
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=die_with_parent)
         _procs.append(self)
         self.qmp = None
 
@@ -163,22 +156,9 @@ def start_vmm(a, d, name, memory="64M", ram_file=None, incoming=None, extra=(), 
     return vm.connect() if connect else vm
 
 
-def qemu_path():
-    return shutil.which(QEMU)
-
-
 def require_qemu():
     if not qemu_path():
         raise Skip("qemu-system-x86_64 not found")
-
-
-def kvm_usable():
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
 
 
 def start_qemu(d, name, memory, ram_file, incoming=None, extra=(), connect=True):
@@ -354,16 +334,8 @@ def wait_event_status(vm, status, timeout=30.0, seen=None):
             return got
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def tcp_uri():
-    return "tcp:127.0.0.1:%d" % free_port()
+    return "tcp:127.0.0.1:%d" % qmp_py.free_port()
 
 
 def check_failed_load(vm, *needles, timeout=30.0):

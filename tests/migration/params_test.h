@@ -1,6 +1,7 @@
 /* params_test.h — what the capability/parameter tests share: QEMU 7.2's
- * fixtures (tests/migration/fixtures/qemu-7.2), and running a request the
- * way the monitor does (schema check, then mig_params.c) to get its reply. */
+ * fixtures (tests/migration/fixtures/qemu-7.2), running a request the way
+ * the monitor does (schema check, then mig_params.c) to get its reply, and
+ * checking every case of a recorded table against it. */
 #ifndef PARAMS_TEST_H
 #define PARAMS_TEST_H
 
@@ -164,6 +165,31 @@ static inline bool pt_matches(json_t *c, json_t *got)
     }
     json_decref(want);
     return ok;
+}
+
+/* Every case of a recorded table (fixture errors-COMMAND), each on a fresh
+ * configuration with its setup: the reply is the one the case wants
+ * (pt_matches prints each one that is not). At least min_cases cases. */
+static inline void pt_check_table(const char *fixture, size_t min_cases)
+{
+    qmp_schema_t *s = pt_schema();
+    json_t *table = pt_fixture(fixture);
+    size_t i, bad = 0;
+    json_t *c;
+    assert_true(json_array_size(table) > min_cases);
+    json_array_foreach(table, i, c) {
+        vmig_mig_config_t cfg;
+        pt_setup(s, &cfg, c);
+        json_t *got = pt_run(s, &cfg, json_string_value(json_object_get(c, "command")),
+                             json_object_get(c, "arguments"));
+        if (!pt_matches(c, got))
+            bad++;
+        json_decref(got);
+        vmig_mig_config_close(&cfg);
+    }
+    assert_int_equal(bad, 0);
+    json_decref(table);
+    qmp_schema_free(s);
 }
 
 /* The configuration as the queries show it: {"caps": [...], "params": {...}}. */

@@ -51,12 +51,8 @@ Values in query replies (times, counters) are what QEMU said; the tests
 compare keys and JSON types, and exact values only where QEMU fixes them.
 Exit status: 0 written, 1 failure, 77 QEMU not installed.
 """
-import argparse
 import json
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import time
 
@@ -64,7 +60,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "qmp"))
 import qmp_py  # noqa: E402
-from qmp_py import Fail, check  # noqa: E402
+from qmp_py import check, drain_events, free_port, wait_migrate_status  # noqa: E402
 
 MiB = 1 << 20
 CAPS = ["xbzrle", "rdma-pin-all", "auto-converge", "zero-blocks", "compress", "events",
@@ -397,13 +393,7 @@ class Lab:
 
     def ram_file(self, random):
         self.n += 1
-        path = os.path.join(self.d, "ram-%d" % self.n)
-        with open(path, "wb") as f:
-            if random:
-                f.write(os.urandom(64 * MiB))
-            else:
-                f.truncate(64 * MiB)
-        return path
+        return qmp_py.ram_file(os.path.join(self.d, "ram-%d" % self.n), 64 * MiB, random)
 
     def start(self, memory="file", random=False, extra=()):
         self.n += 1
@@ -437,35 +427,6 @@ def run_case(c, cs):
         r = c.execute(cmd, args)
         check("return" in r, "%s: setup %s failed: %r" % (cs["name"], cmd, r))
     cs["qemu"] = strip_id(c.execute(cs["command"], cs["arguments"]))
-
-
-def wait_status(c, want, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        info = c.ok("query-migrate")
-        if info.get("status") in want:
-            return info
-        check(time.monotonic() < deadline,
-              "status %r not reached (now %r)" % (want, info.get("status")))
-        time.sleep(0.02)
-
-
-def drain_events(c, quiet=0.5):
-    """Every event until none came for `quiet` seconds."""
-    out = []
-    while True:
-        ev = c.event(timeout=quiet)
-        if ev is None:
-            return out
-        out.append(ev)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 MIGRATION_COMMANDS = ["migrate", "migrate-incoming", "migrate_cancel", "migrate-continue",
@@ -550,21 +511,21 @@ def record(lab):
         port = listening["return"]["socket-address"][0]["port"]
         cs.ok(SP, {"max-bandwidth": 1 * MiB})
         cs.ok("migrate", {"uri": "tcp:127.0.0.1:%s" % port})
-        wait_status(cs, ["active"])
+        wait_migrate_status(cs, ["active"])
         time.sleep(0.5)
         fx["query-migrate-active"] = strip_id(cs.execute("query-migrate"))
         fx["query-migrate-dest-active"] = strip_id(ct.execute("query-migrate"))
         for c in by_state.get("active", []):
             c["qemu"] = strip_id(cs.execute(c["command"], c["arguments"]))
         cs.ok(SP, {"max-bandwidth": 100 << 30})
-        wait_status(cs, ["pre-switchover"])
+        wait_migrate_status(cs, ["pre-switchover"])
         fx["query-migrate-pre-switchover"] = strip_id(cs.execute("query-migrate"))
         for c in by_state.get("pre-switchover", []):
             c["qemu"] = strip_id(cs.execute(c["command"], c["arguments"]))
         cs.ok("migrate-continue", {"state": "pre-switchover"})
-        wait_status(cs, ["completed"])
+        wait_migrate_status(cs, ["completed"])
         fx["query-migrate-completed"] = strip_id(cs.execute("query-migrate"))
-        wait_status(ct, ["completed"])
+        wait_migrate_status(ct, ["completed"])
         fx["query-migrate-dest-completed"] = strip_id(ct.execute("query-migrate"))
         for c in by_state.get("completed", []):
             c["qemu"] = strip_id(cs.execute(c["command"], c["arguments"]))
@@ -578,7 +539,7 @@ def record(lab):
         c = s.client()
         c.ok(SC, caps(("events", True)))
         c.ok("migrate", {"uri": "tcp:127.0.0.1:%d" % free_port()})
-        wait_status(c, ["failed"])
+        wait_migrate_status(c, ["failed"])
         fx["query-migrate-failed"] = strip_id(c.execute("query-migrate"))
         fx["events-failed"] = drain_events(c)
         c.ok("quit")
@@ -591,10 +552,10 @@ def record(lab):
         port = ct.ok("query-migrate")["socket-address"][0]["port"]
         cs.ok(SP, {"max-bandwidth": 1 * MiB})
         cs.ok("migrate", {"uri": "tcp:127.0.0.1:%s" % port})
-        wait_status(cs, ["active"])
+        wait_migrate_status(cs, ["active"])
         time.sleep(0.3)
         cs.ok("migrate_cancel")
-        wait_status(cs, ["cancelled"])
+        wait_migrate_status(cs, ["cancelled"])
         fx["query-migrate-cancelled"] = strip_id(cs.execute("query-migrate"))
         fx["events-cancelled"] = drain_events(cs)
         cs.ok("quit")
@@ -609,34 +570,9 @@ def record(lab):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(HERE, "fixtures", "qemu-7.2"))
-    ap.add_argument("--qemu", default=qmp_py.qemu_binary())
-    a = ap.parse_args()
-    if not a.qemu:
-        print("record-qemu-migration-fixtures: qemu-system-x86_64 not installed",
-              file=sys.stderr)
-        return 77
-    ver = subprocess.run([a.qemu, "--version"], capture_output=True, text=True).stdout
-    if "version 7.2" not in ver:
-        print("record-qemu-migration-fixtures: %s is not QEMU 7.2: %s"
-              % (a.qemu, ver.splitlines()[0]), file=sys.stderr)
-        return 1
-    d = qmp_py.tmpdir()
-    try:
-        fx = record(Lab(a.qemu, d))
-    except Fail as e:
-        print("record-qemu-migration-fixtures: %s" % e, file=sys.stderr)
-        return 1
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(a.out, exist_ok=True)
-    for name, msg in sorted(fx.items()):
-        with open(os.path.join(a.out, name + ".json"), "w") as f:
-            json.dump(msg, f, indent=2)
-            f.write("\n")
-    print("recorded %d fixtures from %s into %s" % (len(fx), ver.splitlines()[0], a.out))
-    return 0
+    return qmp_py.record_main("record-qemu-migration-fixtures",
+                              os.path.join(HERE, "fixtures", "qemu-7.2"),
+                              lambda qemu, d: record(Lab(qemu, d)), "fixtures")
 
 
 if __name__ == "__main__":

@@ -252,15 +252,23 @@ def case_defer(a, d):
     finish(src, dst, src_ram, dst_ram)
 
 
-def case_events(a, d):
+def deferred_migration(a, d, **caps):
+    """A destination started with --incoming defer and a source, the same
+    capabilities set on both (set_caps() names), migrate-incoming on a tcp
+    URI, then migrate. Returns (src, dst, src_ram, dst_ram)."""
     src_ram, dst_ram, _ = rams(d)
     dst = M.start_vmm(a, d, "dst", MEM, dst_ram, incoming="defer")
     src = M.start_vmm(a, d, "src", MEM, src_ram)
-    dst.set_caps(events=True)
-    src.set_caps(events=True)
+    dst.set_caps(**caps)
+    src.set_caps(**caps)
     uri = M.tcp_uri()
     dst.ok("migrate-incoming", {"uri": uri})
     M.migrate(src, uri)
+    return src, dst, src_ram, dst_ram
+
+
+def case_events(a, d):
+    src, dst, src_ram, dst_ram = deferred_migration(a, d, events=True)
     sev = M.wait_event_status(src, "completed", timeout=60)
     dev = M.wait_event_status(dst, "completed", timeout=30)
     # QEMU 7.2 sends the destination's RESUME just before its completed;
@@ -310,14 +318,7 @@ def return_path_refused(a, d, uri):
 
 
 def case_return_path(a, d):
-    src_ram, dst_ram, _ = rams(d)
-    dst = M.start_vmm(a, d, "dst", MEM, dst_ram, incoming="defer")
-    src = M.start_vmm(a, d, "src", MEM, src_ram)
-    dst.set_caps(return_path=True)
-    src.set_caps(return_path=True)
-    uri = M.tcp_uri()
-    dst.ok("migrate-incoming", {"uri": uri})
-    M.migrate(src, uri)
+    src, dst, src_ram, dst_ram = deferred_migration(a, d, return_path=True)
     finish(src, dst, src_ram, dst_ram)
     for kind in ("exec", "file"):
         sub = os.path.join(d, kind)

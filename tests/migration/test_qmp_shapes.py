@@ -39,7 +39,8 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "qmp"))
 import qmp_py  # noqa: E402
-from qmp_py import Fail, check  # noqa: E402
+from qmp_py import (Fail, check, drain_events, free_port,  # noqa: E402
+                    wait_migrate_status)
 
 MiB = 1 << 20
 # Members QEMU declares as "number": 7.2 prints an integral double without a
@@ -233,12 +234,7 @@ class Lab:
 
     def start(self, random=False, extra=()):
         self.n += 1
-        ram = os.path.join(self.d, "ram-%d" % self.n)
-        with open(ram, "wb") as f:
-            if random:
-                f.write(os.urandom(64 * MiB))
-            else:
-                f.truncate(64 * MiB)
+        ram = qmp_py.ram_file(os.path.join(self.d, "ram-%d" % self.n), 64 * MiB, random)
         return qmp_py.start_vmm(self.vmm, self.d, extra=["--memory-file", ram] + list(extra))
 
 
@@ -263,34 +259,6 @@ def run_table_case(r, c, fx, case, registered):
         return None
     r.result(what, reply_problems(case, got))
     return got
-
-
-def wait_status(c, want, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        info = c.ok("query-migrate")
-        if info.get("status") in want:
-            return info
-        check(time.monotonic() < deadline,
-              "status %r not reached (now %r)" % (want, info.get("status")))
-        time.sleep(0.02)
-
-
-def drain_events(c, quiet=0.5):
-    out = []
-    while True:
-        ev = c.event(timeout=quiet)
-        if ev is None:
-            return out
-        out.append(ev)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def caps_on(*names):
@@ -395,7 +363,7 @@ def flow_completed(r, lab, fx, by_state, registered):
         check("port" in addr, "the destination shows no listening port: %r" % (q,))
         cs.ok("migrate-set-parameters", {"max-bandwidth": 1 * MiB})
         cs.ok("migrate", {"uri": "tcp:127.0.0.1:%s" % addr["port"]})
-        wait_status(cs, ["active"])
+        wait_migrate_status(cs, ["active"])
         time.sleep(0.5)
         r.result("query-migrate active",
                  query_problems(fx["query-migrate-active"], cs.execute("query-migrate")))
@@ -404,16 +372,16 @@ def flow_completed(r, lab, fx, by_state, registered):
         for case in by_state.get("active", []):
             run_table_case(r, cs, fx, case, registered)
         cs.ok("migrate-set-parameters", {"max-bandwidth": 100 << 30})
-        wait_status(cs, ["pre-switchover"])
+        wait_migrate_status(cs, ["pre-switchover"])
         r.result("query-migrate pre-switchover",
                  query_problems(fx["query-migrate-pre-switchover"], cs.execute("query-migrate")))
         for case in by_state.get("pre-switchover", []):
             run_table_case(r, cs, fx, case, registered)
         cs.ok("migrate-continue", {"state": "pre-switchover"})
-        wait_status(cs, ["completed"])
+        wait_migrate_status(cs, ["completed"])
         r.result("query-migrate completed",
                  query_problems(fx["query-migrate-completed"], cs.execute("query-migrate")))
-        wait_status(ct, ["completed"])
+        wait_migrate_status(ct, ["completed"])
         r.result("query-migrate dest-completed",
                  query_problems(fx["query-migrate-dest-completed"], ct.execute("query-migrate")))
         for case in by_state.get("completed", []):
@@ -431,7 +399,7 @@ def flow_failed(r, lab, fx):
         c = s.client()
         c.ok("migrate-set-capabilities", caps_on("events"))
         c.ok("migrate", {"uri": "tcp:127.0.0.1:%d" % free_port()})
-        wait_status(c, ["failed"])
+        wait_migrate_status(c, ["failed"])
         r.result("query-migrate failed",
                  query_problems(fx["query-migrate-failed"], c.execute("query-migrate")))
         r.result("events of a failed migration", events_problems(fx["events-failed"],
@@ -447,10 +415,10 @@ def flow_cancelled(r, lab, fx):
         port = ct.ok("query-migrate")["socket-address"][0]["port"]
         cs.ok("migrate-set-parameters", {"max-bandwidth": 1 * MiB})
         cs.ok("migrate", {"uri": "tcp:127.0.0.1:%s" % port})
-        wait_status(cs, ["active"])
+        wait_migrate_status(cs, ["active"])
         time.sleep(0.3)
         cs.ok("migrate_cancel")
-        wait_status(cs, ["cancelled"])
+        wait_migrate_status(cs, ["cancelled"])
         r.result("query-migrate cancelled",
                  query_problems(fx["query-migrate-cancelled"], cs.execute("query-migrate")))
         r.result("events of a cancelled migration",

@@ -1,14 +1,18 @@
 """qmp_py.py - what the Python QMP tests share: a small QMP client over a real
 socket (greeting, negotiation, commands with ids, events kept aside, a file
-descriptor passed with SCM_RIGHTS), starting vmig-vmm or QEMU 7.2 -M none on
-private sockets, and comparing the shapes (keys and JSON types) of messages.
+descriptor passed with SCM_RIGHTS), waiting for a migration status and
+draining events, starting vmig-vmm or QEMU 7.2 -M none on private sockets,
+RAM files, a free TCP port, comparing the shapes (keys and JSON types) of
+messages, and the main() of the scripts that record QEMU 7.2's fixtures.
 """
+import argparse
 import array
 import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -138,6 +142,29 @@ class Client:
         check(ev is None, "unexpected event %r" % (ev,))
 
 
+def wait_migrate_status(c, want, timeout=30.0):
+    """Poll query-migrate on client c until its status is in want (a list);
+    returns that reply's MigrationInfo. Fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = c.ok("query-migrate")
+        if info.get("status") in want:
+            return info
+        check(time.monotonic() < deadline,
+              "status %r not reached (now %r)" % (want, info.get("status")))
+        time.sleep(0.02)
+
+
+def drain_events(c, quiet=0.5):
+    """Every event on client c until none came for `quiet` seconds."""
+    out = []
+    while True:
+        ev = c.event(timeout=quiet)
+        if ev is None:
+            return out
+        out.append(ev)
+
+
 def wait_for_path(path, proc, timeout=10.0):
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
@@ -203,6 +230,26 @@ def start_vmm(vmm, d, nsock=1, extra=(), memory="64M"):
         argv += ["--qmp", "unix:" + s]
     argv += list(extra)
     return Proc(argv, socks, d)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def ram_file(path, size, random=False):
+    """Create path as a RAM file of size bytes: random content, or sparse
+    zeros. Returns path."""
+    with open(path, "wb") as f:
+        if random:
+            f.write(os.urandom(size))
+        else:
+            f.truncate(size)
+    return path
 
 
 def qemu_binary():
@@ -290,3 +337,39 @@ def collect_messages(start):
         c.ok("quit")
         p.wait()
     return out
+
+
+# ---- recording QEMU 7.2's fixtures --------------------------------------------------
+
+def record_main(prog, out_default, record, noun):
+    """The main() of a fixture recorder: [--out DIR] [--qemu PATH]. Checks
+    that the QEMU is 7.2, calls record(qemu, tmpdir) for {name: message} and
+    writes each message as DIR/name.json. Exit status: 0 written, 1 failure,
+    77 QEMU not installed."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=out_default)
+    ap.add_argument("--qemu", default=qemu_binary())
+    a = ap.parse_args()
+    if not a.qemu:
+        print("%s: qemu-system-x86_64 not installed" % prog, file=sys.stderr)
+        return 77
+    ver = subprocess.run([a.qemu, "--version"], capture_output=True, text=True).stdout
+    if "version 7.2" not in ver:
+        print("%s: %s is not QEMU 7.2: %s" % (prog, a.qemu, ver.splitlines()[0]),
+              file=sys.stderr)
+        return 1
+    d = tmpdir()
+    try:
+        msgs = record(a.qemu, d)
+    except Fail as e:
+        print("%s: %s" % (prog, e), file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(a.out, exist_ok=True)
+    for name, msg in sorted(msgs.items()):
+        with open(os.path.join(a.out, name + ".json"), "w") as f:
+            json.dump(msg, f, indent=2)
+            f.write("\n")
+    print("recorded %d %s from %s into %s" % (len(msgs), noun, ver.splitlines()[0], a.out))
+    return 0

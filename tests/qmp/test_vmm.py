@@ -177,16 +177,8 @@ def case_prelaunch(a, d):
         check(p.wait() == 0, "exit status")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def case_sockets(a, d):
-    port = free_port()
+    port = qmp_py.free_port()
     tcp = "tcp:127.0.0.1:%d" % port
     socks = [os.path.join(d, "a.sock"), os.path.join(d, "b.sock")]
     argv = [a.vmm, "--machine", "none", "--memory", "16M", "--qmp", "unix:" + socks[0],

@@ -169,8 +169,8 @@ static void test_records(void **state)
     rec(&b, PS, VMIG_RAM_SAVE_FLAG_XBZRLE, "mem");
     rt_u8(&b, VMIG_RAM_XBZRLE_ENCODING);
     rt_tail(&b);
-    expect(f, &b, -EINVAL, "Failed to load XBZRLE page - xbzrle not enabled (block mem offset 0x1000)",
-           0);
+    expect(f, &b, -EINVAL,
+           "Failed to load XBZRLE page - xbzrle not enabled (block mem offset 0x1000)", 0);
 
     static const struct {
         unsigned flags;

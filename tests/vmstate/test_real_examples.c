@@ -1,6 +1,8 @@
 /* test_real_examples.c — the real QEMU 7.2 sections pckbd (§9.2) and
- * globalstate (§9.4) byte for byte, with their vmdesc descriptions. */
+ * globalstate (§9.4, the engine's own definition) byte for byte, with their vmdesc descriptions. */
 #include "vmstate_test.h"
+
+#include "migration/mig_internal.h"
 
 /* ---- pckbd ------------------------------------------------------------------------- */
 
@@ -64,44 +66,7 @@ static const uint8_t pckbd_section[] = {
     0x7e, 0x00, 0x00, 0x00, 0x19,
 };
 
-/* ---- globalstate ---------------------------------------------------------------------- */
-
-typedef struct {
-    uint32_t size;
-    uint8_t runstate[100];
-} globalstate_t;
-
-/* size counts the name and its NUL; the buffer always goes whole. */
-static int globalstate_pre_save(void *opaque)
-{
-    globalstate_t *g = opaque;
-    g->size = (uint32_t)strnlen((const char *)g->runstate, sizeof(g->runstate) - 1) + 1;
-    return 0;
-}
-
-/* The name must end within the buffer and agree with size. */
-static int globalstate_post_load(void *opaque, int version_id)
-{
-    globalstate_t *g = opaque;
-    if (g->size == 0 || g->size > sizeof(g->runstate) || g->runstate[g->size - 1] != 0)
-        return -EINVAL;
-    return 0;
-}
-
-static const vmig_vmsd_field_t globalstate_fields[] = {
-    VMIG_VMSTATE_UINT32(size, globalstate_t),
-    VMIG_VMSTATE_BUFFER(runstate, globalstate_t),
-    VMIG_VMSTATE_END_OF_LIST(),
-};
-
-static const vmig_vmsd_t globalstate_vmsd = {
-    .name = "globalstate",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .pre_save = globalstate_pre_save,
-    .post_load = globalstate_post_load,
-    .fields = globalstate_fields,
-};
+/* ---- globalstate: the engine's own definition (src/migration/mig_devices.c) ---- */
 
 /* ---- whole FULL sections, framed by hand (savevm's job) -------------------------------- */
 
@@ -141,10 +106,10 @@ static void test_pckbd(void **state)
 
 static void test_globalstate(void **state)
 {
-    globalstate_t g = {.size = 0};
+    mig_globalstate_t g = {.size = 0};
     strcpy((char *)g.runstate, "prelaunch");
     json_t *desc = json_object();
-    test_bytes_t b = test_full_section(4, "globalstate", &globalstate_vmsd, &g, desc);
+    test_bytes_t b = test_full_section(4, "globalstate", &mig_globalstate_vmsd, &g, desc);
     /* 25-byte header, be32 size 10, "prelaunch" zero-padded to 100, footer. */
     uint8_t full[25 + 4 + 100 + 5] = {
         0x04, 0x00, 0x00, 0x00, 0x04, 0x0b, 'g', 'l', 'o', 'b', 'a', 'l', 's', 't', 'a', 't',
@@ -161,15 +126,15 @@ static void test_globalstate(void **state)
     free(text);
     json_decref(desc);
 
-    globalstate_t l = {0};
-    assert_int_equal(test_load(&globalstate_vmsd, &l, 1, full + 25, 104, NULL, NULL), 0);
+    mig_globalstate_t l = {0};
+    assert_int_equal(test_load(&mig_globalstate_vmsd, &l, 1, full + 25, 104, NULL, NULL), 0);
     assert_int_equal(l.size, 10);
     assert_string_equal((char *)l.runstate, "prelaunch");
 
     /* A size that does not match the buffer is refused by post_load. */
     full[25 + 3] = 0x03;
     char msg[VMIG_ERROR_MSG_MAX];
-    assert_int_equal(test_load(&globalstate_vmsd, &l, 1, full + 25, 104, msg, NULL), -EINVAL);
+    assert_int_equal(test_load(&mig_globalstate_vmsd, &l, 1, full + 25, 104, msg, NULL), -EINVAL);
     assert_string_equal(msg, "globalstate: post_load failed");
     free(b.data);
 }
