@@ -28,4 +28,5 @@ vmig_migrate_tests(test_migrate_cancel.py 240
 vmig_migrate_tests(test_migrate_layout.py 180
   smaller-stream larger-stream unknown-block truncated good)
 vmig_migrate_tests(test_migrate_qemu.py 300
-  qemu-to-vmig qemu-to-vmig-stopped vmig-to-qemu vmig-to-qemu-stopped)
+  qemu-to-vmig qemu-to-vmig-stopped vmig-to-qemu vmig-to-qemu-stopped qemu-to-vmig-rp
+  vmig-to-qemu-rp)

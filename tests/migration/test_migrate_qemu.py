@@ -14,6 +14,10 @@ CASE:
                         QEMU ends running, vmig-vmm postmigrate
   vmig-to-qemu-stopped  vmig-vmm stopped first -> QEMU -incoming defer +
                         migrate-incoming (events on): QEMU ends paused
+  qemu-to-vmig-rp       QEMU source -> vmig-vmm, capability return-path on both
+                        (OPEN_RETURN_PATH, PING/PONG, SHUT from vmig)
+  vmig-to-qemu-rp       vmig-vmm source -> QEMU, return-path on both (QEMU's
+                        PONG and SHUT read by vmig)
 Exit status: 0 pass, 1 fail, 77 QEMU not installed.
 """
 import os
@@ -46,12 +50,19 @@ def end(src, dst, src_ram, dst_ram, dst_state):
     M.check_same_ram(src_ram, dst_ram, "%s's RAM after migrating from %s" % (dst.name, src.name))
 
 
-def qemu_to_vmig(a, d, stop_first):
+def qemu_to_vmig(a, d, stop_first, rp=False):
     M.require_qemu()
     src_ram, dst_ram = rams(d)
     uri = M.tcp_uri()
-    dst = M.start_vmm(a, d, "vmig-dst", MEM, dst_ram, incoming=uri)
+    if rp:
+        dst = M.start_vmm(a, d, "vmig-dst", MEM, dst_ram, incoming="defer")
+        dst.set_caps(**{"return-path": True})
+        dst.ok("migrate-incoming", {"uri": uri})
+    else:
+        dst = M.start_vmm(a, d, "vmig-dst", MEM, dst_ram, incoming=uri)
     src = M.start_qemu(d, "qemu-src", MEM, src_ram)
+    if rp:
+        src.set_caps(**{"return-path": True})
     check(src.runstate() == "running", "QEMU run state %r" % src.runstate())
     if stop_first:
         src.ok("stop")
@@ -59,11 +70,15 @@ def qemu_to_vmig(a, d, stop_first):
     end(src, dst, src_ram, dst_ram, "paused" if stop_first else "running")
 
 
-def vmig_to_qemu(a, d, stop_first):
+def vmig_to_qemu(a, d, stop_first, rp=False):
     M.require_qemu()
     src_ram, dst_ram = rams(d)
     uri = M.tcp_uri()
-    if stop_first:
+    if rp:
+        dst = M.start_qemu(d, "qemu-dst", MEM, dst_ram, incoming="defer")
+        dst.set_caps(**{"return-path": True})
+        dst.ok("migrate-incoming", {"uri": uri})
+    elif stop_first:
         dst = M.start_qemu(d, "qemu-dst", MEM, dst_ram, incoming="defer")
         dst.set_caps(events=True)
         dst.ok("migrate-incoming", {"uri": uri})
@@ -71,10 +86,12 @@ def vmig_to_qemu(a, d, stop_first):
         dst = M.start_qemu(d, "qemu-dst", MEM, dst_ram, incoming=uri)
     check(dst.runstate() == "inmigrate", "QEMU destination run state %r" % dst.runstate())
     src = M.start_vmm(a, d, "vmig-src", MEM, src_ram)
+    if rp:
+        src.set_caps(**{"return-path": True})
     if stop_first:
         src.ok("stop")
     M.migrate(src, uri)
-    if stop_first:
+    if stop_first and not rp:
         evs = M.wait_event_status(dst, "completed", timeout=120)
         check(M.migration_states(evs) == ["setup", "active", "completed"],
               "QEMU destination MIGRATION events %r" % [e.get("data") for e in evs])
@@ -86,6 +103,8 @@ CASES = {
     "qemu-to-vmig-stopped": lambda a, d: qemu_to_vmig(a, d, True),
     "vmig-to-qemu": lambda a, d: vmig_to_qemu(a, d, False),
     "vmig-to-qemu-stopped": lambda a, d: vmig_to_qemu(a, d, True),
+    "qemu-to-vmig-rp": lambda a, d: qemu_to_vmig(a, d, False, rp=True),
+    "vmig-to-qemu-rp": lambda a, d: vmig_to_qemu(a, d, False, rp=True),
 }
 
 if __name__ == "__main__":
