@@ -203,7 +203,7 @@ int vmig__ram_load(vmig_stream_t *s, void *opaque, uint32_t version_id, int sect
             break;
         }
         case VMIG_RAM_SAVE_FLAG_PAGE:
-            r = vmig_stream_get_buffer(s, host, RAM_PAGE_SIZE);
+            r = vmig_stream_get_buffer_nt(s, host, RAM_PAGE_SIZE);
             if (r < 0)
                 return r;
             mark_received(b, addr);

@@ -95,6 +95,9 @@ uint32_t vmig_stream_get_be32(vmig_stream_t *s);
 uint64_t vmig_stream_get_be64(vmig_stream_t *s);
 /* Exactly len bytes into buf: 0 or the sticky error (buf zero-filled then). */
 int vmig_stream_get_buffer(vmig_stream_t *s, void *buf, size_t len);
+/* The same for memory nobody reads soon (received guest pages): copied with
+ * non-temporal stores (util/copy_nt.h), fenced before returning. */
+int vmig_stream_get_buffer_nt(vmig_stream_t *s, void *buf, size_t len);
 /* Discard len bytes: 0 or the sticky error. */
 int vmig_stream_skip(vmig_stream_t *s, uint64_t len);
 /* u8 length + bytes into out[256], NUL-terminated: the length, or the error. */

@@ -1,6 +1,7 @@
 /* stream_reader.c — the buffered reader: big-endian gets, skip and peek over a
  * read-ahead buffer; a short read is a sticky -EIO naming the byte offset. */
 #include "stream/stream_internal.h"
+#include "util/copy_nt.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -77,9 +78,15 @@ static ssize_t ensure(vmig_stream_t *s, size_t want)
     return (ssize_t)(s->rlen - s->rpos);
 }
 
+static void copy_plain(void *dst, const void *src, size_t len)
+{
+    memcpy(dst, src, len);
+}
+
 /* Exactly len bytes into dst; large reads go straight from the channel into
  * dst once the buffer is drained. On any failure dst is zero-filled. */
-static int read_exact(vmig_stream_t *s, void *dst0, size_t len)
+static int read_exact(vmig_stream_t *s, void *dst0, size_t len,
+                      void (*copy)(void *, const void *, size_t))
 {
     uint8_t *dst = dst0;
     size_t left = len;
@@ -88,7 +95,7 @@ static int read_exact(vmig_stream_t *s, void *dst0, size_t len)
         size_t avail = s->rlen - s->rpos;
         if (avail > 0) {
             size_t n = avail < left ? avail : left;
-            memcpy(dst, s->buf + s->rpos, n);
+            copy(dst, s->buf + s->rpos, n);
             s->rpos += n;
             dst += n;
             left -= n;
@@ -129,28 +136,28 @@ uint8_t vmig_stream_get_u8(vmig_stream_t *s)
     if (!s->err.code && s->rpos < s->rlen)
         return s->buf[s->rpos++];
     uint8_t v;
-    read_exact(s, &v, 1);
+    read_exact(s, &v, 1, copy_plain);
     return v;
 }
 
 uint16_t vmig_stream_get_be16(vmig_stream_t *s)
 {
     uint8_t b[2];
-    read_exact(s, b, sizeof(b));
+    read_exact(s, b, sizeof(b), copy_plain);
     return (uint16_t)((unsigned)b[0] << 8 | b[1]);
 }
 
 uint32_t vmig_stream_get_be32(vmig_stream_t *s)
 {
     uint8_t b[4];
-    read_exact(s, b, sizeof(b));
+    read_exact(s, b, sizeof(b), copy_plain);
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
 uint64_t vmig_stream_get_be64(vmig_stream_t *s)
 {
     uint8_t b[8];
-    read_exact(s, b, sizeof(b));
+    read_exact(s, b, sizeof(b), copy_plain);
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v = v << 8 | b[i];
@@ -159,7 +166,14 @@ uint64_t vmig_stream_get_be64(vmig_stream_t *s)
 
 int vmig_stream_get_buffer(vmig_stream_t *s, void *buf, size_t len)
 {
-    return read_exact(s, buf, len);
+    return read_exact(s, buf, len, copy_plain);
+}
+
+int vmig_stream_get_buffer_nt(vmig_stream_t *s, void *buf, size_t len)
+{
+    int r = read_exact(s, buf, len, vmig_copy_nt);
+    vmig_copy_nt_fence();
+    return r;
 }
 
 int vmig_stream_skip(vmig_stream_t *s, uint64_t len)
@@ -188,7 +202,7 @@ int vmig_stream_get_counted_string(vmig_stream_t *s, char out[256])
     uint8_t len = vmig_stream_get_u8(s);
     if (s->err.code)
         return s->err.code;
-    if (read_exact(s, out, len) < 0) {
+    if (read_exact(s, out, len, copy_plain) < 0) {
         out[0] = '\0';
         return s->err.code;
     }
