@@ -35,6 +35,7 @@
 #include <sys/mman.h>
 
 #include "channel/channel.h"
+#include "migration/mig_internal.h"
 #include "ram/ram.h"
 #include "savevm/savevm.h"
 #include "stream/stream.h"
@@ -45,38 +46,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_PAGE 4096u
 
 /* ---- devices ------------------------------------------------------------------------ */
-
-/* QEMU's timers_state as migrated: version 2. */
-typedef struct fz_timers {
-    int64_t cpu_ticks_offset; /* guest ticks offset */
-    int64_t cpu_clock_offset; /* guest clock offset (since v2) */
-} fz_timers_t;
-
-static const vmig_vmsd_field_t fz_timer_fields[] = {
-    VMIG_VMSTATE_INT64(cpu_ticks_offset, fz_timers_t),
-    VMIG_VMSTATE_UNUSED(8),
-    VMIG_VMSTATE_INT64_V(cpu_clock_offset, fz_timers_t, 2),
-    VMIG_VMSTATE_END_OF_LIST(),
-};
-static const vmig_vmsd_t fz_timer_vmsd = {
-    .name = "timer", .version_id = 2, .minimum_version_id = 1, .fields = fz_timer_fields,
-};
-
-/* QEMU's globalstate: the run state name in a 100-byte buffer. */
-typedef struct fz_globalstate {
-    uint32_t size;         /* strlen(runstate) + 1 */
-    uint8_t runstate[100]; /* NUL-padded name */
-} fz_globalstate_t;
-
-static const vmig_vmsd_field_t fz_globalstate_fields[] = {
-    VMIG_VMSTATE_UINT32(size, fz_globalstate_t),
-    VMIG_VMSTATE_BUFFER(runstate, fz_globalstate_t),
-    VMIG_VMSTATE_END_OF_LIST(),
-};
-static const vmig_vmsd_t fz_globalstate_vmsd = {
-    .name = "globalstate", .version_id = 1, .minimum_version_id = 1,
-    .fields = fz_globalstate_fields,
-};
 
 static bool fz_never(void *opaque)
 {
@@ -132,8 +101,8 @@ typedef struct fz_vm {
     vmig_savevm_t *sv;          /* the registry */
     vmig_ram_t *ram;            /* its RAM */
     fz_mem_t mem[FZ_NBLOCKS];   /* block memory */
-    fz_timers_t timers;         /* timer state */
-    fz_globalstate_t gs;        /* globalstate state */
+    mig_timers_t timers;        /* timer state */
+    mig_globalstate_t gs;       /* globalstate state */
 } fz_vm_t;
 
 static void fz_vm_free(fz_vm_t *vm)
@@ -160,13 +129,13 @@ static fz_vm_t *fz_vm_new(bool ignore_shared)
     vmig_savevm_config_init(&cfg);
     cfg.x_ignore_shared = ignore_shared;
     if (vmig_savevm_set_config(vm->sv, &cfg) != 0 ||
-        vmig_savevm_register_vmsd(vm->sv, "timer", 0, &fz_timer_vmsd, &vm->timers) != 0 ||
+        vmig_savevm_register_vmsd(vm->sv, "timer", 0, &mig_timer_vmsd, &vm->timers) != 0 ||
         vmig_savevm_register_handler(vm->sv, "block", 0, 1, VMIG_SAVEVM_PRI_DEFAULT,
                                      &fz_inactive_ops, NULL) != 1 ||
         vmig_ram_register(vm->ram, vm->sv) != 2 ||
         vmig_savevm_register_handler(vm->sv, "dirty-bitmap", 0, 1, VMIG_SAVEVM_PRI_DEFAULT,
                                      &fz_inactive_ops, NULL) != 3 ||
-        vmig_savevm_register_vmsd(vm->sv, "globalstate", 0, &fz_globalstate_vmsd, &vm->gs) != 4) {
+        vmig_savevm_register_vmsd(vm->sv, "globalstate", 0, &mig_globalstate_vmsd, &vm->gs) != 4) {
         fz_vm_free(vm);
         return NULL;
     }

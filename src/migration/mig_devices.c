@@ -53,7 +53,7 @@ static const vmig_vmsd_field_t timer_fields[] = {
     VMIG_VMSTATE_END_OF_LIST(),
 };
 
-static const vmig_vmsd_t timer_vmsd = {
+const vmig_vmsd_t mig_timer_vmsd = {
     .name = "timer",
     .version_id = 2,
     .minimum_version_id = 1,
@@ -73,7 +73,7 @@ int mig_devices_register(vmig_migration_t *m)
 {
     vmig_savevm_t *sv = m->e->savevm;
     mig_globalstate_store(m, VMIG_RUN_STATE_PRELAUNCH);
-    int r = vmig_savevm_register_vmsd(sv, "timer", 0, &timer_vmsd, &m->timers);
+    int r = vmig_savevm_register_vmsd(sv, "timer", 0, &mig_timer_vmsd, &m->timers);
     if (r >= 0) {
         vmig_savevm_skip_section_ids(sv, 1);
         r = vmig_ram_register(m->e->ram, sv);

@@ -21,7 +21,7 @@ typedef struct mig_globalstate {
     bool received;         /* the destination loaded one */
 } mig_globalstate_t;
 
-/* Its description (vmstate; also used by the vmstate layer's tests). */
+/* Its description (also used by tests and fuzzers that build a -M none VM). */
 extern const struct vmig_vmsd mig_globalstate_vmsd;
 
 /* QEMU's timer section (cpu clock offsets); vmig has no virtual clock, so it
@@ -30,6 +30,9 @@ typedef struct mig_timers {
     int64_t cpu_ticks_offset; /* QEMU's timers_state.cpu_ticks_offset */
     int64_t cpu_clock_offset; /* QEMU's timers_state.cpu_clock_offset */
 } mig_timers_t;
+
+/* Its description (also used by tests and fuzzers that build a -M none VM). */
+extern const struct vmig_vmsd mig_timer_vmsd;
 
 /* The outgoing migration (the source). */
 typedef struct mig_out {

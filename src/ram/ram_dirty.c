@@ -114,38 +114,27 @@ void vmig__ram_dirty_cleanup(vmig_ram_t *ram)
     }
 }
 
-/* OR src into b's migration bitmap; returns the pages that were clean. */
+/* One word of the engine's own log, taken (exchanged with 0). A plain load
+ * first keeps the locked exchange off clean words; acquire pairs with
+ * mark_dirty's release: page contents read after this are at least as new
+ * as the bit. */
+static inline uint64_t take_own(vmig_ram_block_t *b, size_t w)
+{
+    if (!atomic_load_explicit(&b->log[w], memory_order_relaxed))
+        return 0;
+    return atomic_exchange_explicit(&b->log[w], 0, memory_order_acquire);
+}
+
+/* OR a log into b's migration bitmap, counting the pages that were clean
+ * into *fresh: src (the embedder's scratch bitmap), or NULL for the engine's
+ * own log. */
 static int merge(vmig_ram_t *ram, vmig_ram_block_t *b, const uint64_t *src, uint64_t *fresh)
 {
     uint64_t *bm = b->bmap;
     uint64_t n = 0;
     for (size_t w = 0; w < b->nwords; w++) {
-        uint64_t v = src[w];
+        uint64_t v = src ? src[w] : take_own(b, w);
         if (v) {
-            n += (uint64_t)__builtin_popcountll(v & ~bm[w]);
-            bm[w] |= v;
-        }
-        int r = words_check(ram, w);
-        if (r < 0) {
-            *fresh += n;
-            return r;
-        }
-    }
-    *fresh += n;
-    return 0;
-}
-
-/* The engine's own log: take each non-zero word (exchange with 0) and merge
- * it. A plain load first keeps the locked exchange off clean words. */
-static int sync_own(vmig_ram_t *ram, vmig_ram_block_t *b, uint64_t *fresh)
-{
-    uint64_t *bm = b->bmap;
-    uint64_t n = 0;
-    for (size_t w = 0; w < b->nwords; w++) {
-        if (atomic_load_explicit(&b->log[w], memory_order_relaxed)) {
-            /* Acquire pairs with mark_dirty's release: the page contents
-             * read after this are at least as new as the bit. */
-            uint64_t v = atomic_exchange_explicit(&b->log[w], 0, memory_order_acquire);
             n += (uint64_t)__builtin_popcountll(v & ~bm[w]);
             bm[w] |= v;
         }
@@ -232,7 +221,7 @@ int vmig_ram_sync(vmig_ram_t *ram, vmig_error_t *err)
     for (vmig_ram_block_t *b = ram->head; b && r == 0; b = b->next) {
         if (ram_block_ignored(ram, b) || !b->bmap)
             continue;
-        r = b->log ? sync_own(ram, b, &fresh) : sync_ops(ram, b, &fresh, err);
+        r = b->log ? merge(ram, b, NULL, &fresh) : sync_ops(ram, b, &fresh, err);
     }
     /* Count what was merged even when cut short: the bitmap holds it. */
     ram->dirty_pages += fresh;

@@ -9,43 +9,12 @@
 
 #include <libgen.h>
 
+#include "migration/mig_internal.h"
 #include "vmstate/vmstate.h"
 
 #define NPAGES 256 /* the streams carry 1 MiB of RAM in block "mem" */
 /* FNV-1a of mixed.ram: Python's random.Random(7), page i random if i % 21 == 5. */
 #define MIXED_FNV 0xa92bfe1a18fe7255ull
-
-/* QEMU's timers_state as migrated: version 2. */
-typedef struct timers {
-    int64_t cpu_ticks_offset; /* guest ticks offset */
-    int64_t cpu_clock_offset; /* guest clock offset (since v2) */
-} timers_t;
-
-static const vmig_vmsd_field_t timer_fields[] = {
-    VMIG_VMSTATE_INT64(cpu_ticks_offset, timers_t),
-    VMIG_VMSTATE_UNUSED(8),
-    VMIG_VMSTATE_INT64_V(cpu_clock_offset, timers_t, 2),
-    VMIG_VMSTATE_END_OF_LIST(),
-};
-static const vmig_vmsd_t timer_vmsd = {
-    .name = "timer", .version_id = 2, .minimum_version_id = 1, .fields = timer_fields,
-};
-
-/* QEMU's globalstate: the run state name in a 100-byte buffer. */
-typedef struct globalstate {
-    uint32_t size;         /* strlen(runstate) + 1 */
-    uint8_t runstate[100]; /* NUL-padded name */
-} globalstate_t;
-
-static const vmig_vmsd_field_t globalstate_fields[] = {
-    VMIG_VMSTATE_UINT32(size, globalstate_t),
-    VMIG_VMSTATE_BUFFER(runstate, globalstate_t),
-    VMIG_VMSTATE_END_OF_LIST(),
-};
-static const vmig_vmsd_t globalstate_vmsd = {
-    .name = "globalstate", .version_id = 1, .minimum_version_id = 1,
-    .fields = globalstate_fields,
-};
 
 static bool never(void *opaque)
 {
@@ -60,8 +29,8 @@ typedef struct none_vm {
     vmig_ram_t *ram;      /* RAM with "mem" */
     rt_mem_t mem;         /* its memory */
     vmig_ram_block_t *blk; /* "mem" */
-    timers_t timers;      /* timer state */
-    globalstate_t gs;     /* globalstate state */
+    mig_timers_t timers;  /* timer state */
+    mig_globalstate_t gs; /* globalstate state */
 } none_vm_t;
 
 static void none_vm_init(none_vm_t *vm, bool ignore_shared, bool shared)
@@ -75,7 +44,7 @@ static void none_vm_init(none_vm_t *vm, bool ignore_shared, bool shared)
     vmig_savevm_config_init(&cfg);
     cfg.x_ignore_shared = ignore_shared;
     assert_int_equal(vmig_savevm_set_config(vm->sv, &cfg), 0);
-    assert_int_equal(vmig_savevm_register_vmsd(vm->sv, "timer", 0, &timer_vmsd, &vm->timers), 0);
+    assert_int_equal(vmig_savevm_register_vmsd(vm->sv, "timer", 0, &mig_timer_vmsd, &vm->timers), 0);
     assert_int_equal(vmig_savevm_register_handler(vm->sv, "block", 0, 1, VMIG_SAVEVM_PRI_DEFAULT,
                                                   &inactive_ops, NULL),
                      1);
@@ -84,7 +53,7 @@ static void none_vm_init(none_vm_t *vm, bool ignore_shared, bool shared)
                                                   VMIG_SAVEVM_PRI_DEFAULT, &inactive_ops, NULL),
                      3);
     assert_int_equal(
-        vmig_savevm_register_vmsd(vm->sv, "globalstate", 0, &globalstate_vmsd, &vm->gs), 4);
+        vmig_savevm_register_vmsd(vm->sv, "globalstate", 0, &mig_globalstate_vmsd, &vm->gs), 4);
     uint8_t *p = rt_map(&vm->mem, NPAGES * PS, PS);
     memset(p, 0xff, NPAGES * PS);
     vmig_ram_block_opts_t o = {.name = "mem", .host = p, .length = NPAGES * PS, .shared = shared};
