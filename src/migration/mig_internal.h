@@ -110,6 +110,9 @@ bool mig_out_is_running(vmig_migration_status_t st);
  * descriptors. In a coroutine. */
 int mig_open_channel(vmig_migration_t *m, const char *uri, vmig_channel_dir_t dir,
                      vmig_channel_t **out, vmig_error_t *err);
+/* migrate-set-capabilities (QMP and the C API): busy check, QEMU's checks,
+ * then applied to a running migration's settings. 0 or -EINVAL/-EBUSY. */
+int mig_set_caps(vmig_migration_t *m, const json_t *args, vmig_qmp_error_t *err);
 /* A parameter changed: apply max-bandwidth and the throttle settings to
  * the running migration (QEMU applies them at once). */
 void mig_params_changed(vmig_migration_t *m);

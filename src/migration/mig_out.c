@@ -435,11 +435,10 @@ int mig_out_start(vmig_migration_t *m, const char *uri, bool blk, bool inc, bool
 {
     mig_out_t *o = &m->out;
     vmig_engine_t *e = m->e;
-    if (m->closing || o->co)
-        return vmig_error_set(err, -EBUSY, "There's a migration process in progress");
+    /* QEMU 7.2's order of checks. */
     if (resume)
         return vmig_error_set(err, -EINVAL, "Cannot resume if there is no paused migration");
-    if (mig_out_is_running(o->status))
+    if (m->closing || o->co || mig_out_is_running(o->status))
         return vmig_error_set(err, -EBUSY, "There's a migration process in progress");
     if (e->state == VMIG_RUN_STATE_POSTMIGRATE)
         return vmig_error_set(err, -EINVAL,

@@ -59,14 +59,7 @@ static int cmd_migrate_continue(vmig_qmp_req_t *req, void *opaque, json_t **ret,
 
 static int cmd_set_caps(vmig_qmp_req_t *req, void *opaque, json_t **ret, vmig_qmp_error_t *err)
 {
-    vmig_migration_t *m = opaque;
-    if (mig_out_is_running(m->out.status) || (m->in.co && m->in.status != VMIG_MIGRATION_STATUS_NONE))
-        return vmig_qmp_error_set(err, VMIG_QMP_ERROR_GENERIC,
-                                  "There's a migration process in progress");
-    int r = vmig_mig_set_caps(&m->cfg, req->args, m->in.configured, err);
-    if (r == 0)
-        mig_params_changed(m);
-    return r;
+    return mig_set_caps(opaque, req->args, err);
 }
 
 static int cmd_query_caps(vmig_qmp_req_t *req, void *opaque, json_t **ret, vmig_qmp_error_t *err)

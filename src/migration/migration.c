@@ -214,17 +214,27 @@ static int qmp_to_err(int r, const vmig_qmp_error_t *qe, vmig_error_t *err)
     return r;
 }
 
+int mig_set_caps(vmig_migration_t *m, const json_t *args, vmig_qmp_error_t *err)
+{
+    /* Neither direction may change under a running migration. */
+    if (mig_out_is_running(m->out.status) ||
+        (m->in.co && m->in.status != VMIG_MIGRATION_STATUS_NONE))
+        return vmig_qmp_error_set(err, VMIG_QMP_ERROR_GENERIC,
+                                  "There's a migration process in progress");
+    int r = vmig_mig_set_caps(&m->cfg, args, m->in.configured, err);
+    if (r == 0)
+        mig_params_changed(m);
+    return r;
+}
+
 int vmig_engine_migrate_set_capability(vmig_engine_t *e, const char *name, bool on,
                                        vmig_error_t *err)
 {
-    vmig_migration_t *m = e->mig;
-    if (mig_out_is_running(m->out.status))
-        return vmig_error_set(err, -EBUSY, "There's a migration process in progress");
     json_t *args = json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", name, "state", on);
     if (!args)
         return vmig_error_set(err, -ENOMEM, "out of memory");
     vmig_qmp_error_t qe = { 0 };
-    int r = vmig_mig_set_caps(&m->cfg, args, m->in.configured, &qe);
+    int r = mig_set_caps(e->mig, args, &qe);
     json_decref(args);
     return qmp_to_err(r, &qe, err);
 }
