@@ -115,6 +115,9 @@ typedef struct vmig_engine_opts {
     void *run_opaque;              /* first argument of every run_ops callback */
     const char *name;              /* for messages ("vm0"); NULL: "vmig" */
     const char *package;           /* QMP greeting/query-version "package"; NULL: "vmig VERSION" */
+    const char *machine;           /* machine type named in the stream's configuration
+                                    * section, checked by the destination; NULL: "none"
+                                    * (QEMU's -M none); at most 255 bytes */
 } vmig_engine_opts_t;
 
 /* Create an engine on loop (opts may be NULL). It starts in "prelaunch", as

@@ -69,7 +69,7 @@ int vmig_engine_new(uv_loop_t *loop, const vmig_engine_opts_t *opts, vmig_engine
     }
     int r = engine_qmp_register(e);
     if (r == 0)
-        r = engine_migration_init(e);
+        r = engine_migration_init(e, opts->machine);
     if (r < 0) {
         engine_migration_free(e);
         /* Nothing listens yet, so this should not suspend; if it does, the
@@ -128,12 +128,19 @@ void engine_handler_leave(vmig_engine_t *e)
 
 /* The savevm registry, the RAM list, and the migration object (QMP
  * commands; the timer, ram and globalstate sections). */
-int engine_migration_init(vmig_engine_t *e)
+int engine_migration_init(vmig_engine_t *e, const char *machine)
 {
     e->savevm = vmig_savevm_new();
     e->ram = vmig_ram_new();
     if (!e->savevm || !e->ram)
         return -ENOMEM;
+    if (machine) {
+        vmig_savevm_config_t cfg = *vmig_savevm_config(e->savevm);
+        cfg.machine = machine;
+        int r = vmig_savevm_set_config(e->savevm, &cfg);
+        if (r < 0)
+            return r;
+    }
     return vmig_migration_new(e, &e->mig);
 }
 

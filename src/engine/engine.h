@@ -115,8 +115,9 @@ void engine_handler_leave(vmig_engine_t *e);
 
 /* ---- what is migrated (engine.c) --------------------------------------------- */
 
-/* Create the savevm registry, the RAM list and the migration object. */
-int engine_migration_init(vmig_engine_t *e);
+/* Create the savevm registry (configuration naming machine, NULL: "none"),
+ * the RAM list and the migration object. */
+int engine_migration_init(vmig_engine_t *e, const char *machine);
 /* Free them (after vmig_migration_close()); safe on a half-made engine. */
 void engine_migration_free(vmig_engine_t *e);
 
