@@ -33,3 +33,7 @@ include(${CMAKE_SOURCE_DIR}/tests/cross/cross.cmake)
 include(${CMAKE_SOURCE_DIR}/tests/migration/migrate.cmake)
 # The migration tests: fixtures for the parameter tests, the QMP shape test.
 include(${CMAKE_SOURCE_DIR}/tests/migration/migration.cmake)
+# `vmig demo` end to end (labels "demo", "integration").
+include(${CMAKE_SOURCE_DIR}/tests/demo/demo_tool.cmake)
+# vmig-vmm --machine demo (sim and KVM vCPUs) migrating (labels "demo", "integration").
+include(${CMAKE_SOURCE_DIR}/tests/demo/demo.cmake)

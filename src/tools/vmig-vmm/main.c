@@ -1,6 +1,6 @@
 /* main.c — vmig-vmm, the demo VMM: embeds the vmig engine the way a user
- * would (its own loop, RAM, run-control callbacks, a migration peer) and
- * serves QMP until quit. */
+ * would (its own loop, RAM, vCPU, devices, run-control callbacks, a
+ * migration peer) and serves QMP until quit. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,9 @@ typedef struct vmm {
     vmig_engine_t *engine;    /* the VM's engine */
     vmm_ram_t ram;            /* guest RAM */
     vmig_ram_block_t *block;  /* the RAM as the engine knows it ("mem") */
-    vmm_workload_t *wl;       /* the random-writes threads; NULL: idle (or closed) */
+    vmm_workload_t *wl;       /* the random-writes threads; NULL: none (or closed) */
+    vmm_demo_t *demo;         /* --machine demo: vCPU and serial port; NULL: none */
+    unsigned stop_pending;    /* vCPU and workload pauses a stop still waits for */
     uv_signal_t sigint;       /* SIGINT: clean shutdown */
     uv_signal_t sigterm;      /* SIGTERM: clean shutdown */
     uv_timer_t fail_timer;    /* leaves after a failed incoming migration, off the engine's stack */
@@ -25,28 +27,35 @@ typedef struct vmm {
     int exit_code;            /* what main returns */
 } vmm_t;
 
-/* ---- run control: the workload threads are the vCPUs. Without them (idle)
- * every request is done at once, but through the engine's asynchronous path
- * like a real VMM's. ------------------------------------------------------------ */
+/* ---- run control: the demo vCPU and the workload threads are what runs.
+ * Without them (none, idle) every request is done at once, but through the
+ * engine's asynchronous path like a real VMM's. ---------------------------------- */
 
-static void workload_paused(void *arg)
+/* One of the parts a stop waits for is parked; the last one answers. */
+static void part_paused(void *arg)
 {
     vmm_t *vmm = arg;
-    vmig_engine_run_control_done(vmm->engine, 0);
+    if (--vmm->stop_pending == 0)
+        vmig_engine_run_control_done(vmm->engine, 0);
 }
 
 static void vmm_stop(void *opaque, vmig_engine_t *engine)
 {
     vmm_t *vmm = opaque;
+    /* Counted before either pause: one may answer from inside its call. */
+    vmm->stop_pending = 1 + (vmm->wl != NULL) + (vmm->demo != NULL);
+    if (vmm->demo)
+        vmm_demo_pause(vmm->demo, part_paused, vmm); /* answered once the vCPU is parked */
     if (vmm->wl)
-        vmm_workload_pause(vmm->wl, workload_paused, vmm); /* answered once all are parked */
-    else
-        vmig_engine_run_control_done(engine, 0);
+        vmm_workload_pause(vmm->wl, part_paused, vmm); /* answered once all are parked */
+    part_paused(vmm);
 }
 
 static void vmm_start(void *opaque, vmig_engine_t *engine)
 {
     vmm_t *vmm = opaque;
+    if (vmm->demo)
+        vmm_demo_start(vmm->demo);
     if (vmm->wl)
         vmm_workload_start(vmm->wl);
     vmig_engine_run_control_done(engine, 0);
@@ -55,6 +64,8 @@ static void vmm_start(void *opaque, vmig_engine_t *engine)
 static void vmm_set_throttle(void *opaque, vmig_engine_t *engine, int percent)
 {
     vmm_t *vmm = opaque;
+    if (vmm->demo)
+        vmm_demo_set_throttle(vmm->demo, percent);
     if (vmm->wl)
         vmm_workload_set_throttle(vmm->wl, percent);
 }
@@ -95,6 +106,8 @@ static void vmm_close(vmm_t *vmm)
         vmm->wl = NULL; /* later stops/starts (a cancelled job restarting the VM) are immediate */
         vmm_workload_close(wl);
     }
+    if (vmm->demo)
+        vmm_demo_close(vmm->demo); /* freed after the loop: the engine holds its sections */
     if (!vmm->engine || vmig_engine_close(vmm->engine, engine_closed, vmm) < 0) {
         if (vmm->engine)
             vmm->exit_code = 1;
@@ -175,8 +188,29 @@ static const vmig_run_ops_t vmm_run_ops = {
     .set_throttle = vmm_set_throttle,
 };
 
+/* The demo machine's vCPU and serial port, before the RAM is registered:
+ * the RAM's dirty log depends on the accel. */
+static int setup_demo(vmm_t *vmm)
+{
+    char msg[512];
+    /* KVM's dirty log sees only guest writes: with random-writes the host
+     * threads write, the guest idles, and the engine's bitmap is used. */
+    vmm_demo_opts_t o = { .accel = vmm->opts.accel,
+                          .workload = vmm->opts.workload,
+                          .dirty_rate = vmm->opts.dirty_rate,
+                          .serial = vmm->opts.serial,
+                          .ram = vmm->ram.host,
+                          .ram_size = vmm->ram.size };
+    if (vmm_demo_new(&vmm->loop, &o, &vmm->demo, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "vmig-vmm: %s\n", msg);
+        return 1;
+    }
+    return 0;
+}
+
 /* Guest RAM, and the engine's view of it: the block "mem", as QEMU names the
- * RAM of -M none,memory-backend=mem, with the engine's own dirty bitmap. */
+ * RAM of -M none,memory-backend=mem, with the engine's own dirty bitmap or,
+ * for a KVM guest that is its only writer, KVM's dirty log. */
 static int setup_ram(vmm_t *vmm)
 {
     char msg[512];
@@ -185,6 +219,8 @@ static int setup_ram(vmm_t *vmm)
         fprintf(stderr, "vmig-vmm: %s\n", msg);
         return 1;
     }
+    if (vmm->opts.machine == VMM_MACHINE_DEMO && setup_demo(vmm))
+        return 1;
     vmig_ram_block_opts_t bo = {
         .name = "mem",
         .host = vmm->ram.host,
@@ -192,10 +228,20 @@ static int setup_ram(vmm_t *vmm)
         .page_size = 0, /* 4 KiB host pages */
         .log_ops = NULL,
     };
+    if (vmm->demo && vmm->opts.workload != VMM_WORKLOAD_RANDOM_WRITES)
+        bo.log_ops = vmm_demo_log_ops(vmm->demo, &bo.log_opaque);
     int r = vmig_engine_ram_add(vmm->engine, &bo, &vmm->block);
     if (r < 0) {
         fprintf(stderr, "vmig-vmm: cannot register the RAM: %s\n", vmig_strerror(r));
         return 1;
+    }
+    if (vmm->demo) {
+        r = vmm_demo_attach(vmm->demo, vmm->engine, vmm->block);
+        if (r < 0) {
+            fprintf(stderr, "vmig-vmm: cannot register the vCPU and serial port: %s\n",
+                    vmig_strerror(r));
+            return 1;
+        }
     }
     if (vmm->opts.workload == VMM_WORKLOAD_RANDOM_WRITES) {
         vmm_workload_opts_t wo = { .block = vmm->block,
@@ -233,8 +279,10 @@ static int setup_run_state(vmm_t *vmm)
         vmig_engine_set_autostart(vmm->engine, false);
         return 0;
     }
-    /* No vCPUs of its own to start: the VM runs, as after QEMU's vm_start(). */
+    /* The VM runs from the start, as after QEMU's vm_start(). */
     vmig_engine_set_run_state(vmm->engine, VMIG_RUN_STATE_RUNNING);
+    if (vmm->demo)
+        vmm_demo_start(vmm->demo);
     if (vmm->wl)
         vmm_workload_start(vmm->wl);
     return 0;
@@ -248,7 +296,10 @@ static int vmm_setup(vmm_t *vmm)
         fprintf(stderr, "vmig-vmm: cannot watch signals: %s\n", uv_strerror(r));
         return 1;
     }
-    vmig_engine_opts_t eo = { .run_ops = &vmm_run_ops, .run_opaque = vmm, .name = "vmig-vmm" };
+    vmig_engine_opts_t eo = { .run_ops = &vmm_run_ops, .run_opaque = vmm, .name = "vmig-vmm",
+                              /* checked by the destination: demo and none never mix */
+                              .machine = vmm->opts.machine == VMM_MACHINE_DEMO ? "vmig-demo"
+                                                                               : "none" };
     r = vmig_engine_new(&vmm->loop, &eo, &vmm->engine);
     if (r < 0) {
         fprintf(stderr, "vmig-vmm: cannot create the engine: %s\n", vmig_strerror(r));
@@ -294,6 +345,7 @@ int main(int argc, char **argv)
         fputs("vmig-vmm: handles left open at exit\n", stderr);
         vmm.exit_code = 1;
     }
+    vmm_demo_free(vmm.demo); /* the engine is gone: nothing refers to it any more */
     vmm_ram_unmap(&vmm.ram);
     co_thread_cleanup();
     return vmm.exit_code;

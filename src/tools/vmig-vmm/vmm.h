@@ -1,5 +1,5 @@
 /* vmm.h — the demo VMM's pieces: its options, its guest RAM, the workload
- * that stands in for vCPUs, and the VM object tying them to a vmig engine. */
+ * threads, and the demo machine (a vCPU, KVM or simulated, and a serial port). */
 #ifndef VMIG_VMM_H
 #define VMIG_VMM_H
 
@@ -19,10 +19,26 @@
 typedef enum vmm_workload_kind {
     VMM_WORKLOAD_IDLE,          /* nothing writes guest RAM */
     VMM_WORKLOAD_RANDOM_WRITES, /* host threads dirty random pages at --dirty-rate */
+    VMM_WORKLOAD_PATTERN,       /* the demo vCPU walks RAM, one counter byte a page */
 } vmm_workload_kind_t;
 
+/* The machine profile. */
+typedef enum vmm_machine_kind {
+    VMM_MACHINE_NONE, /* RAM only, QEMU's -M none (interoperates with QEMU) */
+    VMM_MACHINE_DEMO, /* "vmig-demo": one vCPU, a serial port and RAM */
+} vmm_machine_kind_t;
+
+/* How the demo machine's vCPU runs. */
+typedef enum vmm_accel {
+    VMM_ACCEL_AUTO, /* kvm when /dev/kvm works, else sim (resolved at start) */
+    VMM_ACCEL_KVM,  /* a real KVM vCPU running guest/demo_guest.S */
+    VMM_ACCEL_SIM,  /* a host thread doing what the guest program does */
+} vmm_accel_t;
+
 typedef struct vmm_opts {
-    const char *machine;          /* "none": RAM only, no vCPUs */
+    vmm_machine_kind_t machine;   /* --machine demo (default) or none */
+    vmm_accel_t accel;            /* --accel, demo only */
+    const char *serial;           /* --serial PATH: the guest's serial output; NULL: discard */
     uint64_t memory;              /* guest RAM in bytes */
     const char *memory_file;      /* RAM backing file (MAP_SHARED), NULL: anonymous */
     const char *qmp[VMM_MAX_QMP]; /* monitor sockets (QMP URIs) */
@@ -31,7 +47,7 @@ typedef struct vmm_opts {
     const char *incoming;         /* --incoming URI or "defer"; NULL: none */
     bool prealloc;                /* --prealloc: populate RAM at start */
     vmm_workload_kind_t workload; /* --workload */
-    uint64_t dirty_rate;          /* --dirty-rate in bytes/s of pages dirtied (all threads) */
+    uint64_t dirty_rate;          /* --dirty-rate in bytes/s of pages dirtied (pattern: 0 = unpaced) */
     unsigned workload_threads;    /* --workload-threads, >= 1 */
 } vmm_opts_t;
 
@@ -84,5 +100,40 @@ void vmm_workload_set_throttle(vmm_workload_t *wl, int percent);
  * this takes microseconds), answer a pause still pending, then free wl once
  * its loop handle is closed. */
 void vmm_workload_close(vmm_workload_t *wl);
+
+/* ---- the demo machine (vmm_demo.c and below) ----------------------------------
+ * One vCPU (a KVM vCPU thread or a simulated one) running the pattern walk or
+ * idling, and a serial port; both travel as vmstate sections "cpu" and
+ * "serial". Every function runs on the loop thread. */
+
+typedef struct vmm_demo vmm_demo_t;
+
+typedef struct vmm_demo_opts {
+    vmm_accel_t accel;         /* kvm, sim or auto */
+    vmm_workload_kind_t workload; /* pattern walks; anything else idles */
+    uint64_t dirty_rate;       /* pattern: bytes/s of pages walked, 0 = as fast as it can */
+    const char *serial;        /* file the serial bytes are appended to; NULL: discard */
+    void *ram;                 /* guest RAM (guest address 0) */
+    uint64_t ram_size;         /* its length, a multiple of 4 KiB, >= 8 KiB */
+} vmm_demo_opts_t;
+
+/* Create the machine with its vCPU paused. 0 or a negative errno with a
+ * one-line message in msg. */
+int vmm_demo_new(uv_loop_t *loop, const vmm_demo_opts_t *opts, vmm_demo_t **out, char *msg,
+                 size_t msglen);
+/* The dirty log the RAM block must use: KVM's, or NULL for the engine's bitmap. */
+const vmig_dirty_log_ops_t *vmm_demo_log_ops(vmm_demo_t *demo, void **opaque);
+/* Attach to the engine: the RAM block (sim marks its pages dirty in it) and
+ * the "cpu" and "serial" sections. 0 or a negative errno. */
+int vmm_demo_attach(vmm_demo_t *demo, vmig_engine_t *engine, vmig_ram_block_t *block);
+void vmm_demo_start(vmm_demo_t *demo);
+/* Stop the vCPU; done(arg) runs on the loop once it is parked (maybe at once). */
+void vmm_demo_pause(vmm_demo_t *demo, void (*done)(void *arg), void *arg);
+void vmm_demo_set_throttle(vmm_demo_t *demo, int percent);
+/* End the vCPU thread, answering a pending pause; it writes nothing more. */
+void vmm_demo_close(vmm_demo_t *demo);
+/* Free the machine (closing it first if need be) once the engine that
+ * holds its sections and dirty log is gone. NULL is fine. */
+void vmm_demo_free(vmm_demo_t *demo);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "demo.h"
 #include "qmp_cmd.h"
 
 static int usage(FILE *f)
@@ -11,7 +12,7 @@ static int usage(FILE *f)
     fputs("usage: vmig COMMAND [ARGS]\n"
           "commands:\n"
           "  analyze   print what a migration stream file holds (analyze --help)\n"
-          "  demo      live-migrate a demo VM on loopback (not there yet)\n"
+          "  demo      live-migrate a demo VM on loopback and verify it (demo --help)\n"
           "  qmp       run a QMP command, follow events, pass a descriptor (qmp --help)\n"
           "  version   print the version\n",
           f);
@@ -34,12 +35,8 @@ int main(int argc, char **argv)
         return vmig_cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(argv[1], "qmp"))
         return vmig_cmd_qmp(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "demo")) {
-        fputs("vmig demo: not there yet: the demo VMM and live migration arrive with "
-              "later issues (precopy, demo VMM)\n",
-              stderr);
-        return 1;
-    }
+    if (!strcmp(argv[1], "demo"))
+        return vmig_cmd_demo(argc - 1, argv + 1);
     fprintf(stderr, "vmig: unknown command '%s'\n", argv[1]);
     return usage(stderr);
 }
