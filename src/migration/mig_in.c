@@ -114,6 +114,7 @@ static int in_co(void *arg)
         in->rp_s = NULL;
     }
     if (in->s) {
+        in->bytes_total = vmig_stream_tell(in->s);
         vmig_stream_free(in->s);
         in->s = NULL;
     }
@@ -201,6 +202,7 @@ int mig_in_start(vmig_migration_t *m, const char *uri, vmig_error_t *err)
     if (!in->uri)
         return vmig_error_set(err, -ENOMEM, "out of memory");
     memset(&in->err, 0, sizeof(in->err));
+    in->bytes_total = 0;
     if (is_socket_uri(uri)) {
         int r = run_listen(m, err);
         if (r < 0)

@@ -85,6 +85,7 @@ typedef struct mig_in {
     vmig_error_t err;         /* first error */
     char *uri;                /* where from, malloc'd */
     char *listen_uri;         /* the address actually bound (socket-address), malloc'd */
+    uint64_t bytes_total;     /* bytes read from the main channel, kept after it closes */
     bool cancel;              /* the engine closes */
 } mig_in_t;
 
@@ -136,6 +137,10 @@ int mig_in_start(vmig_migration_t *m, const char *uri, vmig_error_t *err);
 
 /* query-migrate's MigrationInfo, a new object. */
 json_t *mig_query_migrate(vmig_migration_t *m);
+/* Bytes on the main channel: written by the last outgoing migration, read
+ * by the last incoming one (running or ended). */
+uint64_t mig_out_bytes(const vmig_migration_t *m);
+uint64_t mig_in_bytes(const vmig_migration_t *m);
 /* Recompute bandwidth, threshold, mbps and pages-per-second when a 100 ms
  * window ended (QEMU's migration_update_counters); final: mbps over the
  * whole transfer, at completion. */

@@ -94,6 +94,15 @@ static int cmd_query_migrate(vmig_qmp_req_t *req, void *opaque, json_t **ret,
     return *ret ? 0 : vmig_qmp_error_set(err, VMIG_QMP_ERROR_GENERIC, "out of memory");
 }
 
+static int cmd_query_bytes(vmig_qmp_req_t *req, void *opaque, json_t **ret,
+                           vmig_qmp_error_t *err)
+{
+    vmig_migration_t *m = opaque;
+    *ret = json_pack("{s:I, s:I}", "sent", (json_int_t)mig_out_bytes(m), "received",
+                     (json_int_t)mig_in_bytes(m));
+    return *ret ? 0 : vmig_qmp_error_set(err, VMIG_QMP_ERROR_GENERIC, "out of memory");
+}
+
 int mig_qmp_register(vmig_migration_t *m)
 {
     static const struct {
@@ -109,6 +118,7 @@ int mig_qmp_register(vmig_migration_t *m)
         { "migrate-set-parameters", cmd_set_params },
         { "query-migrate-parameters", cmd_query_params },
         { "query-migrate", cmd_query_migrate },
+        { "x-vmig-query-migrate-bytes", cmd_query_bytes },
     };
     vmig_qmp_t *qmp = vmig_engine_qmp(m->e);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

@@ -165,3 +165,13 @@ json_t *mig_query_migrate(vmig_migration_t *m)
         source_info(m, info);
     return info;
 }
+
+uint64_t mig_out_bytes(const vmig_migration_t *m)
+{
+    return m->out.s ? vmig_stream_bytes_written(m->out.s) : m->out.bytes_total;
+}
+
+uint64_t mig_in_bytes(const vmig_migration_t *m)
+{
+    return m->in.s ? vmig_stream_tell(m->in.s) : m->in.bytes_total;
+}

@@ -93,6 +93,7 @@ typedef struct demo_stats {
     int64_t downtime_ms;      /* downtime (completed), else -1 */
     int64_t expected_downtime_ms; /* expected-downtime while active */
     uint64_t transferred;     /* ram transferred */
+    uint64_t wire_bytes;      /* every byte the source sent (x-vmig-query-migrate-bytes), 0: unknown */
     uint64_t remaining;       /* ram remaining */
     uint64_t total;           /* ram total */
     uint64_t normal_pages;    /* ram normal */

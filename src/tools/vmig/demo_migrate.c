@@ -270,6 +270,13 @@ int demo_migrate_run(demo_child_t *src, const char *uri, unsigned timeout_s,
             next = 0;
     }
     demo_progress_done(prog);
+    /* Every byte on the channel (vmig's extension; a QEMU-like VMM without
+     * it leaves the RAM-record count). */
+    json_t *bytes = NULL;
+    char ignored[64];
+    if (call(src, "x-vmig-query-migrate-bytes", NULL, &bytes, ignored, sizeof(ignored)) == 0)
+        st->wire_bytes = u64(bytes, "sent");
+    json_decref(bytes);
     if (!strcmp(st->status, "completed"))
         return 0;
     demo_msg(msg, msglen, "the migration %s%s%s", st->status, st->error[0] ? ": " : "",

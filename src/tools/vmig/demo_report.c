@@ -27,8 +27,9 @@ void demo_report_text(const demo_run_info_t *ri, const demo_stats_t *st, const d
            (long long)st->setup_ms);
     printf("  downtime        %lld ms\n", (long long)st->downtime_ms);
     printf("  passes          %llu (dirty bitmap syncs)\n", (unsigned long long)st->passes);
-    printf("  transferred     %.1f MiB (%llu bytes of RAM records)\n", mib(st->transferred),
-           (unsigned long long)st->transferred);
+    printf("  transferred     %.1f MiB (%llu bytes of RAM records, %llu on the wire)\n",
+           mib(st->transferred), (unsigned long long)st->transferred,
+           (unsigned long long)st->wire_bytes);
     printf("    normal pages  %llu (%.1f MiB)\n", (unsigned long long)st->normal_pages,
            mib(st->normal_bytes));
     printf("    zero pages    %llu\n", (unsigned long long)st->zero_pages);
@@ -73,10 +74,13 @@ void demo_report_json(const demo_run_info_t *ri, const demo_stats_t *st, const d
     json_object_set_new(o, "total_time_ms", json_integer(st->total_ms));
     json_object_set_new(o, "setup_time_ms", json_integer(st->setup_ms));
     json_object_set_new(o, "downtime_ms", json_integer(st->downtime_ms));
-    /* query-migrate's ram "transferred": page records and end-of-section
-     * markers; the stream's few KiB of headers and device state are not
-     * counted by QEMU's statistics either. */
-    json_object_set_new(o, "transferred_bytes", json_integer((json_int_t)st->transferred));
+    /* Every byte on the channel: RAM records plus the stream's headers,
+     * device state and trailer (query-migrate's "transferred" counts only
+     * the RAM records; it is the fallback when the VMM cannot say). */
+    json_object_set_new(o, "transferred_bytes",
+                        json_integer((json_int_t)(st->wire_bytes ? st->wire_bytes
+                                                                 : st->transferred)));
+    json_object_set_new(o, "ram_transferred_bytes", json_integer((json_int_t)st->transferred));
     json_object_set_new(o, "precopy_bytes", json_integer((json_int_t)st->precopy_bytes));
     json_object_set_new(o, "downtime_bytes", json_integer((json_int_t)st->downtime_bytes));
     json_object_set_new(o, "passes", json_integer((json_int_t)st->passes));
