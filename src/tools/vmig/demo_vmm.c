@@ -167,15 +167,26 @@ int demo_child_connect(demo_child_t *c, int timeout_ms, char *msg, size_t msglen
         }
     }
     vmig_qmp_client_opts_t opts = { .timeout_ms = 15000 };
-    vmig_error_t err = { 0 };
     char addr[600];
     snprintf(addr, sizeof(addr), "unix:%s", c->qmp_path);
-    int r = vmig_qmp_client_connect(co_loop(co_self()), addr, &opts, &c->qmp, &err);
-    if (r < 0) {
+    /* The socket file appears at bind(), a moment before listen(): a
+     * connection refused then means "not yet", until the deadline. */
+    for (;;) {
+        vmig_error_t err = { 0 };
+        int r = vmig_qmp_client_connect(co_loop(co_self()), addr, &opts, &c->qmp, &err);
+        if (r == 0)
+            return 0;
         c->qmp = NULL;
-        demo_msg(msg, msglen, "%s monitor: %s", c->name, err.msg);
+        if (r != -ECONNREFUSED || demo_now_ms() > deadline || !demo_child_alive(c)) {
+            demo_msg(msg, msglen, "%s monitor: %s", c->name, err.msg);
+            return r;
+        }
+        r = co_sleep(10);
+        if (r < 0) {
+            demo_msg(msg, msglen, "interrupted");
+            return r;
+        }
     }
-    return r;
 }
 
 static void reap_blocking(demo_child_t *c)
