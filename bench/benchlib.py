@@ -261,6 +261,10 @@ class Qmp:
         self.replies = {}         # id -> (arrival ns, message)
         self.next_id = 1
         g = self.recv_msg()
+        # QEMU 7.2 can queue an event raised at start-up ahead of the greeting.
+        while g is not None and "event" in g and "QMP" not in g:
+            self.events.append((now_ns(), g))
+            g = self.recv_msg()
         if g is None or "QMP" not in g:
             raise Fail("no QMP greeting on %s: %r" % (path, g))
         self.ok("qmp_capabilities")

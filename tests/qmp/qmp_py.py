@@ -56,6 +56,11 @@ class Client:
         self.events = []
         self.next_id = 1
         self.greeting = self.recv()
+        # QEMU 7.2 can queue an event raised at start-up (RESUME) ahead of
+        # the greeting of a client that connected that early: keep it.
+        while self.greeting and "event" in self.greeting and "QMP" not in self.greeting:
+            self.events.append(self.greeting)
+            self.greeting = self.recv()
         check("QMP" in self.greeting, "no greeting: %r" % (self.greeting,))
         if negotiate:
             r = self.execute("qmp_capabilities")
