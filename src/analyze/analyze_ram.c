@@ -9,55 +9,7 @@
 #include <zlib.h>
 
 #include "ram/ram_wire.h"
-
-/* ---- XBZRLE decoding (spec/xbzrle.md §4) ------------------------------------------ */
-
-/* ULEB128 limited to 2 bytes: bytes used, or -1. */
-static int uleb128_small(const uint8_t *p, size_t avail, uint32_t *v)
-{
-    if (avail < 1)
-        return -1;
-    if (!(p[0] & 0x80)) {
-        *v = p[0];
-        return 1;
-    }
-    if (avail < 2 || (p[1] & 0x80))
-        return -1;
-    *v = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
-    return 2;
-}
-
-/* Patch dst[0..dlen) with the encoded runs in src: bytes covered, or -1 when
- * the encoding is invalid or would leave the page. */
-static int xbzrle_decode(const uint8_t *src, size_t slen, uint8_t *dst, size_t dlen)
-{
-    size_t i = 0, d = 0;
-    while (i < slen) {
-        uint32_t zrun, nzrun;
-        if (slen - i < 2)
-            return -1;
-        bool first = i == 0;
-        int k = uleb128_small(src + i, slen - i, &zrun);
-        if (k < 0 || (!first && zrun == 0))
-            return -1;
-        i += (size_t)k;
-        if (zrun > dlen - d)
-            return -1;
-        d += zrun;
-        if (slen - i < 2)
-            return -1;
-        k = uleb128_small(src + i, slen - i, &nzrun);
-        if (k < 0 || nzrun == 0)
-            return -1;
-        i += (size_t)k;
-        if (nzrun > dlen - d || nzrun > slen - i)
-            return -1;
-        memcpy(dst + d, src + i, nzrun);
-        i += nzrun;
-        d += nzrun;
-    }
-    return (int)d;
-}
+#include "ram/ram_xbzrle.h"
 
 /* ---- block list --------------------------------------------------------------------- */
 
@@ -223,7 +175,7 @@ static int page_record(an_ctx_t *c, uint64_t off, unsigned flags, uint64_t addr)
         } else {
             memset(c->page, 0, ps);
         }
-        if (xbzrle_decode(c->zpage, len, c->page, ps) < 0)
+        if (vmig_xbzrle_decode(c->zpage, len, c->page, ps) < 0)
             return an_fail(c, hoff + 3, -EBADMSG, "XBZRLE page at offset 0x%llx of '%.60s' does not decode",
                            (unsigned long long)addr, b->name);
         if (ops && ops->write && (r = ops->write(opq, (unsigned)idx, addr, c->page, ps)) < 0)
