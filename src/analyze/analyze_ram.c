@@ -1,6 +1,7 @@
 /* analyze_ram.c — the "ram" section body for the analyzer (spec/ram.md): the
  * block list, page records of every kind, and their contents handed to a
- * sink (zero fill, raw copy, zlib inflate, XBZRLE patch of the old page). */
+ * sink (zero fill, raw copy, zlib inflate through vmig_decompress_page, XBZRLE
+ * patch of the old page through vmig_xbzrle_decode). */
 #include "analyze/analyze_internal.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "ram/ram_compress.h"
 #include "ram/ram_wire.h"
 #include "ram/ram_xbzrle.h"
 
@@ -193,13 +195,18 @@ static int page_record(an_ctx_t *c, uint64_t off, unsigned flags, uint64_t addr)
                            (unsigned long)compressBound(ps));
         if (vmig_stream_get_buffer(c->s, c->zpage, len) < 0)
             return an_stream_check(c, "RAM compressed page");
-        uLongf out = ps;
-        uLong in = len;
-        int zr = uncompress2(c->page, &out, c->zpage, &in);
-        if (zr != Z_OK || out != ps)
+        /* The loader's own check (src/ram), so the analyzer accepts exactly
+         * the pages a vmig destination would: one complete zlib stream of
+         * one page, nothing after it. */
+        char why[96];
+        r = vmig_decompress_page_msg(c->zpage, len, c->page, ps, why, sizeof(why));
+        if (r == -ENOMEM)
+            return an_fail(c, hoff + 4, r, "out of memory");
+        if (r < 0)
             return an_fail(c, hoff + 4, -EBADMSG,
-                           "compressed page at offset 0x%llx of '%.60s' does not inflate to one page",
-                           (unsigned long long)addr, b->name);
+                           "compressed page at offset 0x%llx of '%.60s' (%u bytes) is not one "
+                           "zlib stream of exactly one page: %s",
+                           (unsigned long long)addr, b->name, len, why[0] ? why : strerror(-r));
         if (ops && ops->write && (r = ops->write(opq, (unsigned)idx, addr, c->page, ps)) < 0)
             return sink_error(c, off, r, b->name);
         c->res->pages.compressed++;

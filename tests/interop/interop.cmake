@@ -5,7 +5,8 @@ if(NOT VMIG_PYTHON3)
   message(STATUS "python3 not found: interop tests not registered")
   return()
 endif()
-foreach(case ram-zero ram-random ram-mixed ram-compress ram-xbzrle pc-sections truncation)
+foreach(case ram-zero ram-random ram-mixed ram-compress ram-xbzrle ram-xbzrle-compress
+    pc-sections truncation)
   add_test(NAME interop/analyze_${case}
     COMMAND ${VMIG_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/interop/test_analyze.py ${case}
             --vmig $<TARGET_FILE:vmig>)

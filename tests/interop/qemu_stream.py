@@ -161,14 +161,17 @@ def save_none(ram_file, size, out, caps=None, timeout=60):
     save_stream(args, out, caps=caps, timeout=timeout)
 
 
-def save_pc_xbzrle(ram_file, size, out, bandwidth=2000000, timeout=60):
+def save_pc_xbzrle(ram_file, size, out, bandwidth=2000000, timeout=60, compress=False):
     """-M pc running (SeaBIOS, then iPXE on the default e1000 keep writing
     memory) with its RAM in a shared file, capability xbzrle and a low
     bandwidth so that pages dirtied again after the first pass are sent as
-    XBZRLE records. The file holds the final RAM once the migration is done."""
+    XBZRLE records. The file holds the final RAM once the migration is done.
+    compress: capability compress too, which QEMU uses in the first pass only
+    (ram.md §7), so the stream has COMPRESS_PAGE records, then XBZRLE ones."""
     args = ["-M", "pc,memory-backend=ram0", "-m", "%dM" % (size >> 20), "-object",
             "memory-backend-file,id=ram0,size=%d,mem-path=%s,share=on" % (size, ram_file)]
-    save_stream(args, out, stop=False, caps=["xbzrle"], timeout=timeout,
+    caps = ["xbzrle", "compress"] if compress else ["xbzrle"]
+    save_stream(args, out, stop=False, caps=caps, timeout=timeout,
                 params={"max-bandwidth": bandwidth, "xbzrle-cache-size": 8 << 20})
 
 

@@ -7,9 +7,15 @@ CASE:
       -M none with a 64 MiB file-backed RAM of that content saves a stream;
       `vmig analyze --json --dump-ram DIR` must give back the RAM file byte for
       byte (cmp) and count the pages of each kind.
+      ram-compress also damages one COMPRESS_PAGE of the stream (its adler32,
+      then its length): exit 1, one stderr line naming the page and the byte
+      offset of the bad payload.
   ram-xbzrle
       -M pc running with its RAM in a shared file, xbzrle on and a low bandwidth:
       the stream has XBZRLE pages; the dump of the RAM block equals the file.
+  ram-xbzrle-compress
+      the same with compress on too: COMPRESS_PAGE records in the first pass,
+      XBZRLE ones after; the dump of the RAM block equals the file.
   pc-sections
       -M pc -S with default devices, an e1000 and -netdev user: analysed without
       error; its section list (FULL sections) equals the device names of QEMU's
@@ -124,9 +130,82 @@ def case_ram(vmig, tmp, kind):
     check(files_equal(os.path.join(dump, "mem"), ram), "dump differs from the RAM file")
     print("ram-%s: stream %d bytes, QEMU save %.2f s, analyze+dump %.2f s, pages %s, cmp ok"
           % (kind, os.path.getsize(stream), t1 - t0, t2 - t1, pages))
+    if kind == "compress":
+        bad_compressed_page(vmig, tmp, stream)
 
 
-def case_xbzrle(vmig, tmp):
+def ram_records(data):
+    """(offset, flags, page address, payload offset, payload length) of every
+    RAM record of a -M none stream (one block, sections START/PART/END of
+    "ram" first, as QEMU 7.2 saves them: lab §1), up to the first other
+    section."""
+    p = 8
+    check(data[p] == 7, "no configuration section")
+    p += 5 + struct.unpack(">I", data[p + 1:p + 5])[0]
+    out = []
+    while data[p] in (1, 2, 3):  # START (with name, instance, version), PART, END
+        p += 6 + data[p + 5] + 8 if data[p] == 1 else 5
+        while True:
+            off = p
+            (word,) = struct.unpack(">Q", data[p:p + 8])
+            flags, addr = word & (PAGE - 1), word & ~(PAGE - 1)
+            p += 8
+            if flags & 0x10:  # EOS, then the section footer
+                p += 5
+                break
+            if flags & 0x04:  # MEM_SIZE: the block list (name, be64 length)
+                total = 0
+                while total < addr:
+                    p += 1 + data[p]
+                    total += struct.unpack(">Q", data[p:p + 8])[0]
+                    p += 8
+                continue
+            if not flags & 0x20:
+                p += 1 + data[p]  # the block's name
+            if flags & 0x02:
+                n, p0 = 1, p
+            elif flags & 0x08:
+                n, p0 = PAGE, p
+            elif flags & 0x100:
+                n, p0 = struct.unpack(">I", data[p:p + 4])[0], p + 4
+            else:
+                raise Fail("RAM flags 0x%x at %d not expected here" % (flags, off))
+            out.append((off, flags, addr, p0, n))
+            p = p0 + n
+    return out
+
+
+def bad_compressed_page(vmig, tmp, stream):
+    """A damaged COMPRESS_PAGE is refused with one clear line: the page, its
+    block and the byte offset of its payload (or of its length field)."""
+    with open(stream, "rb") as f:
+        data = bytearray(f.read())
+    recs = [r for r in ram_records(data) if r[1] & 0x100]
+    check(len(recs) == SIZE // PAGE // 2, "%d COMPRESS_PAGE records found" % len(recs))
+    off, _, addr, p0, n = recs[len(recs) // 2]
+    bad = os.path.join(tmp, "bad")
+    dump = os.path.join(tmp, "dump-bad")
+    os.mkdir(dump)
+    big = 4111  # one past compressBound(4096)
+    for what, want, at in (("adler32", "compressed page at offset 0x%x of 'mem'" % addr, p0),
+                           ("length", "compressed page of %d bytes" % big, p0 - 4)):
+        copy = bytearray(data)
+        if what == "adler32":
+            copy[p0 + n - 1] ^= 0xff  # the last byte of the zlib stream
+        else:
+            struct.pack_into(">I", copy, p0 - 4, big)
+        with open(bad, "wb") as f:
+            f.write(copy)
+        p = run_vmig(vmig, ["--dump-ram", dump, bad])
+        err = p.stderr.decode(errors="replace")
+        lines = err.splitlines()
+        check(p.returncode == 1, "bad %s: exit %d: %s" % (what, p.returncode, err.strip()))
+        check(len(lines) == 1 and want in lines[0] and "byte offset %d" % at in lines[0],
+              "bad %s of the page at 0x%x (payload at %d): stderr %r" % (what, addr, p0, err))
+        print("ram-compress: bad %s: %s" % (what, lines[0]))
+
+
+def case_xbzrle(vmig, tmp, compress=False):
     size = 32 << 20
     ram = os.path.join(tmp, "ram")
     stream = os.path.join(tmp, "stream")
@@ -137,16 +216,19 @@ def case_xbzrle(vmig, tmp):
         shutil.rmtree(dump, ignore_errors=True)
         with open(ram, "wb") as f:
             f.truncate(size)
-        qemu_stream.save_pc_xbzrle(ram, size, stream, bandwidth=bw, timeout=120)
+        qemu_stream.save_pc_xbzrle(ram, size, stream, bandwidth=bw, timeout=120,
+                                   compress=compress)
         rep = analyze_json(vmig, ["--dump-ram", dump, stream])
         if rep["ram"]["pages"]["xbzrle"]:
             break
     pages = rep["ram"]["pages"]
     check(pages["xbzrle"] > 0, "no XBZRLE page in three attempts: %r" % pages)
+    if compress:
+        check(pages["compressed"] > 0, "no COMPRESS_PAGE with compress on: %r" % pages)
     check({"name": "ram0", "length": size} in rep["ram"]["blocks"], "no block ram0")
     check(files_equal(os.path.join(dump, "ram0"), ram), "dump of ram0 differs from the RAM file")
-    print("ram-xbzrle: stream %d bytes at %d B/s, pages %s, ram0 cmp ok"
-          % (os.path.getsize(stream), bw, pages))
+    print("ram-xbzrle%s: stream %d bytes at %d B/s, pages %s, ram0 cmp ok"
+          % ("-compress" if compress else "", os.path.getsize(stream), bw, pages))
 
 
 def read_vmdesc(path):
@@ -256,7 +338,8 @@ def case_truncation(vmig, tmp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("case", choices=["ram-zero", "ram-random", "ram-mixed", "ram-compress",
-                                     "ram-xbzrle", "pc-sections", "truncation"])
+                                     "ram-xbzrle", "ram-xbzrle-compress", "pc-sections",
+                                     "truncation"])
     ap.add_argument("--vmig", required=True, help="path of build/bin/vmig")
     a = ap.parse_args()
     if not qemu_stream.qemu_path():
@@ -264,8 +347,8 @@ def main():
         return qemu_stream.SKIP
     tmp = tempfile.mkdtemp(prefix="vmig-interop-")
     try:
-        if a.case == "ram-xbzrle":
-            case_xbzrle(a.vmig, tmp)
+        if a.case in ("ram-xbzrle", "ram-xbzrle-compress"):
+            case_xbzrle(a.vmig, tmp, compress=a.case.endswith("-compress"))
         elif a.case.startswith("ram-"):
             case_ram(a.vmig, tmp, a.case[4:])
         elif a.case == "pc-sections":

@@ -1,7 +1,8 @@
 # tests/migration/migrate.cmake — migration integration tests (python3):
 # vmig-vmm to vmig-vmm over every URI kind, cancel and failure in each phase,
 # streams for another RAM layout, and live migration with QEMU 7.2 in both
-# directions (skipped with 77 when qemu-system-x86_64 is not installed).
+# directions, with compress and xbzrle too (skipped with 77 when
+# qemu-system-x86_64 is not installed, or while vmig refuses the capability).
 # Labels "migration;integration"; each test bounds itself in time too.
 find_program(VMIG_PYTHON3 python3)
 if(NOT VMIG_PYTHON3)
@@ -29,4 +30,4 @@ vmig_migrate_tests(test_migrate_layout.py 180
   smaller-stream larger-stream unknown-block truncated good)
 vmig_migrate_tests(test_migrate_qemu.py 300
   qemu-to-vmig qemu-to-vmig-stopped vmig-to-qemu vmig-to-qemu-stopped qemu-to-vmig-rp
-  vmig-to-qemu-rp)
+  vmig-to-qemu-rp qemu-to-vmig-compress vmig-to-qemu-compress vmig-to-qemu-xbzrle)

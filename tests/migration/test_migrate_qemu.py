@@ -18,17 +18,42 @@ CASE:
                         (OPEN_RETURN_PATH, PING/PONG, SHUT from vmig)
   vmig-to-qemu-rp       vmig-vmm source -> QEMU, return-path on both (QEMU's
                         PONG and SHUT read by vmig)
-Exit status: 0 pass, 1 fail, 77 QEMU not installed.
+  qemu-to-vmig-compress QEMU source -> vmig-vmm, capability compress on both
+                        (COMPRESS_PAGE records: QEMU's compression.pages > 0)
+  vmig-to-qemu-compress vmig-vmm source -> QEMU, compress on both (the
+                        source's compression.pages > 0)
+  vmig-to-qemu-xbzrle   vmig-vmm source --workload random-writes (64 MiB) ->
+                        QEMU, xbzrle on both, a bandwidth low enough for
+                        several passes: the source's xbzrle-cache.pages > 0,
+                        QEMU's RAM equals the frozen source's
+The compress and xbzrle cases skip (77, "SKIP: vmig does not implement CAP
+yet") while vmig-vmm refuses the capability with exactly "Capability 'CAP' is
+not supported by vmig yet"; any other refusal fails.
+Exit status: 0 pass, 1 fail, 77 QEMU not installed (or the skip above).
 """
+import json
 import os
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mig_py as M  # noqa: E402
-from mig_py import check  # noqa: E402
+from mig_py import Fail, check  # noqa: E402
 
 MEM = "256M"
+# vmig-to-qemu-xbzrle: 64 MiB fit the default 64 MiB XBZRLE cache, so every
+# page dirtied again after its first resend is a cache hit; 32 MiB/s makes
+# the first pass last about 2 s, during which the workload (16384 8-byte
+# writes a second) dirties most pages. Pass 2 resends them as normal pages
+# (cache misses, now cached) and leaves far more dirty than the downtime
+# allows, so pass 3 has cache hits. The workload alone outruns 32 MiB/s of
+# plain pages: once hits are counted (or after XBZRLE_PASSES passes without
+# any, a failure) the bandwidth is raised so that the migration ends however
+# well XBZRLE compresses.
+XBZRLE_MEM = "64M"
+XBZRLE_BANDWIDTH = 32 << 20
+XBZRLE_DIRTY_RATE = "64"
+XBZRLE_PASSES = 8
 
 
 def rams(d):
@@ -38,9 +63,11 @@ def rams(d):
     return src, dst
 
 
-def end(src, dst, src_ram, dst_ram, dst_state):
+def end(src, dst, src_ram, dst_ram, dst_state, mem=MEM):
+    """Wait for both sides to complete, quit both, compare the RAM files;
+    returns the source's last query-migrate."""
     info = M.wait_mig(src, "completed", timeout=120)
-    check(info.get("ram", {}).get("total") == M.parse_size(MEM),
+    check(info.get("ram", {}).get("total") == M.parse_size(mem),
           "%s ram.total %r" % (src.name, info.get("ram")))
     M.wait_runstate(src, "postmigrate")
     M.wait_mig(dst, "completed", timeout=60)
@@ -48,6 +75,30 @@ def end(src, dst, src_ram, dst_ram, dst_state):
     dst.quit(timeout=30)
     src.quit(timeout=30)
     M.check_same_ram(src_ram, dst_ram, "%s's RAM after migrating from %s" % (dst.name, src.name))
+    return info
+
+
+def vmig_cap_on(vm, cap):
+    """Turn cap on in vmig-vmm. The one refusal that skips is vmig's
+    not-implemented one, word for word: anything else (another message, a
+    typo in the name) is a failure, not a reason to skip."""
+    r = vm.execute("migrate-set-capabilities",
+                   {"capabilities": [{"capability": cap, "state": True}]})
+    if "error" in r:
+        if r["error"].get("desc") == "Capability '%s' is not supported by vmig yet" % cap:
+            raise M.Skip("vmig does not implement %s yet" % cap)
+        raise Fail("%s: migrate-set-capabilities %s: %r" % (vm.name, cap, r["error"]))
+    check(r.get("return") == {}, "%s: migrate-set-capabilities %s: %r" % (vm.name, cap, r))
+    caps = {c["capability"]: c["state"] for c in vm.ok("query-migrate-capabilities")}
+    check(caps.get(cap) is True, "%s: %s not on after setting it: %r" % (vm.name, cap, caps))
+
+
+def stat(info, group, key, who):
+    """query-migrate's info[group][key] (e.g. xbzrle-cache.pages), which must
+    be there: without it the test cannot tell the capability was used."""
+    check(isinstance(info.get(group), dict) and key in info[group],
+          "%s: query-migrate has no %s.%s: %r" % (who, group, key, info))
+    return info[group][key]
 
 
 def qemu_to_vmig(a, d, stop_first, rp=False):
@@ -98,6 +149,80 @@ def vmig_to_qemu(a, d, stop_first, rp=False):
     end(src, dst, src_ram, dst_ram, "paused" if stop_first else "running")
 
 
+def qemu_to_vmig_compress(a, d):
+    M.require_qemu()
+    src_ram, dst_ram = rams(d)
+    uri = M.tcp_uri()
+    dst = M.start_vmm(a, d, "vmig-dst", MEM, dst_ram, incoming="defer")
+    vmig_cap_on(dst, "compress")  # 7.2 cannot load COMPRESS_PAGE without it (lab §2)
+    dst.ok("migrate-incoming", {"uri": uri})
+    src = M.start_qemu(d, "qemu-src", MEM, src_ram)
+    src.set_caps(compress=True)
+    M.migrate(src, uri)
+    info = end(src, dst, src_ram, dst_ram, "running")
+    # Random pages are compressed (zero ones would go as ZERO records).
+    pages = stat(info, "compression", "pages", src.name)
+    check(pages > 0, "QEMU compressed no page: %r" % info["compression"])
+    print("QEMU sent %d compressed pages, %d bytes" %
+          (pages, info["compression"].get("compressed-size", -1)))
+
+
+def vmig_to_qemu_compress(a, d):
+    M.require_qemu()
+    src_ram, dst_ram = rams(d)
+    uri = M.tcp_uri()
+    src = M.start_vmm(a, d, "vmig-src", MEM, src_ram)
+    vmig_cap_on(src, "compress")
+    dst = M.start_qemu(d, "qemu-dst", MEM, dst_ram, incoming="defer")
+    dst.set_caps(compress=True)
+    dst.ok("migrate-incoming", {"uri": uri})
+    M.migrate(src, uri)
+    info = end(src, dst, src_ram, dst_ram, "running")
+    # QEMU's destination loads plain pages too: only the source's counter
+    # shows that COMPRESS_PAGE records went over the wire.
+    pages = stat(info, "compression", "pages", src.name)
+    check(pages > 0, "vmig compressed no page: %r" % info["compression"])
+    print("vmig sent %d compressed pages" % pages)
+
+
+def vmig_to_qemu_xbzrle(a, d):
+    M.require_qemu()
+    src_ram, dst_ram = os.path.join(d, "src.ram"), os.path.join(d, "dst.ram")
+    M.make_ram(src_ram, XBZRLE_MEM, "random")
+    M.make_ram(dst_ram, XBZRLE_MEM, 0x5A)
+    uri = M.tcp_uri()
+    src = M.start_vmm(a, d, "vmig-src", XBZRLE_MEM, src_ram,
+                      extra=["--workload", "random-writes", "--dirty-rate", XBZRLE_DIRTY_RATE])
+    vmig_cap_on(src, "xbzrle")
+    dst = M.start_qemu(d, "qemu-dst", XBZRLE_MEM, dst_ram, incoming="defer")
+    dst.set_caps(xbzrle=True)  # not needed to load XBZRLE (xbzrle.md §2), as a user would
+    dst.ok("migrate-incoming", {"uri": uri})
+    src.set_params(max_bandwidth=XBZRLE_BANDWIDTH)
+    M.migrate(src, uri, fast=False)
+
+    def hits_or_passes():
+        info = src.mig()
+        st = info.get("status")
+        check(st in ("setup", "active", "completed"), "%s: migration %s: %s" %
+              (src.name, st, json.dumps(info)))
+        passes = info.get("ram", {}).get("dirty-sync-count", 0)
+        hits = info.get("xbzrle-cache", {}).get("pages", 0)
+        check(hits > 0 or st == "completed" or passes < XBZRLE_PASSES,
+              "%s: no XBZRLE cache hit after %d passes: %s" % (src.name, passes,
+                                                               json.dumps(info)))
+        return hits > 0 or st == "completed"
+    M.wait_until("%s to count XBZRLE cache hits" % src.name, hits_or_passes, 90, 0.1)
+    src.set_params(max_bandwidth=M.FAST_BANDWIDTH)
+    # The source ends postmigrate: its workload is stopped, so its RAM file
+    # is frozen and must equal QEMU's.
+    info = end(src, dst, src_ram, dst_ram, "running", mem=XBZRLE_MEM)
+    pages = stat(info, "xbzrle-cache", "pages", src.name)
+    check(pages > 0, "no XBZRLE cache hit in %s passes, the test proves nothing: %r" %
+          (info["ram"].get("dirty-sync-count"), info["xbzrle-cache"]))
+    print("vmig: %d passes, xbzrle-cache %s" % (info["ram"].get("dirty-sync-count", -1),
+                                                  json.dumps(info["xbzrle-cache"])))
+
+
 CASES = {
     "qemu-to-vmig": lambda a, d: qemu_to_vmig(a, d, False),
     "qemu-to-vmig-stopped": lambda a, d: qemu_to_vmig(a, d, True),
@@ -105,6 +230,9 @@ CASES = {
     "vmig-to-qemu-stopped": lambda a, d: vmig_to_qemu(a, d, True),
     "qemu-to-vmig-rp": lambda a, d: qemu_to_vmig(a, d, False, rp=True),
     "vmig-to-qemu-rp": lambda a, d: vmig_to_qemu(a, d, False, rp=True),
+    "qemu-to-vmig-compress": qemu_to_vmig_compress,
+    "vmig-to-qemu-compress": vmig_to_qemu_compress,
+    "vmig-to-qemu-xbzrle": vmig_to_qemu_xbzrle,
 }
 
 if __name__ == "__main__":
