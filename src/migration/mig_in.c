@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "migration/mig_internal.h"
+#include "ram/ram.h"
 #include "savevm/savevm.h"
 
 /* ---- the return path, destination side ------------------------------------------------- */
@@ -95,6 +96,11 @@ static int in_co(void *arg)
             .warn = hook_warn,
         };
         vmig_savevm_set_load_hooks(e->savevm, &hooks);
+        vmig_ram_load_opts_t lo = {
+            .compress = m->cfg.caps[VMIG_MIG_CAP_COMPRESS],
+            .decompress_threads = m->cfg.params.decompress_threads,
+        };
+        vmig_ram_set_load_opts(e->ram, &lo);
         m->gs.received = false;
         r = vmig_savevm_load(e->savevm, in->s);
         if (r == VMIG_SAVEVM_LOAD_QUIT) {

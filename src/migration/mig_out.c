@@ -67,6 +67,12 @@ void mig_params_changed(vmig_migration_t *m)
         .throttle_opaque = m->e,
         .postcopy_ram = m->cfg.caps[VMIG_MIG_CAP_POSTCOPY_RAM],
         .x_ignore_shared = m->cfg.caps[VMIG_MIG_CAP_X_IGNORE_SHARED],
+        .xbzrle = m->cfg.caps[VMIG_MIG_CAP_XBZRLE],
+        .xbzrle_cache_size = p->xbzrle_cache_size,
+        .compress = m->cfg.caps[VMIG_MIG_CAP_COMPRESS],
+        .compress_level = p->compress_level,
+        .compress_threads = p->compress_threads,
+        .compress_wait_thread = p->compress_wait_thread,
     };
     vmig_ram_set_save_opts(m->e->ram, &o);
     if (m->out.s)

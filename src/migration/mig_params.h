@@ -16,11 +16,11 @@
  * refused with "Capability 'NAME' is not supported by vmig yet". Later
  * issues flip their column. */
 #define VMIG_MIG_CAP_MAP(XX)                                   \
-    XX(XBZRLE, "xbzrle", 0)                                    \
+    XX(XBZRLE, "xbzrle", 1)                                    \
     XX(RDMA_PIN_ALL, "rdma-pin-all", 0)                        \
     XX(AUTO_CONVERGE, "auto-converge", 1)                      \
     XX(ZERO_BLOCKS, "zero-blocks", 0)                          \
-    XX(COMPRESS, "compress", 0)                                \
+    XX(COMPRESS, "compress", 1)                                \
     XX(EVENTS, "events", 1)                                    \
     XX(POSTCOPY_RAM, "postcopy-ram", 0)                        \
     XX(X_COLO, "x-colo", 0)                                    \

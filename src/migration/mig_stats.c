@@ -68,6 +68,29 @@ static json_t *ram_stats(vmig_migration_t *m)
                      "dirty-sync-missed-zero-copy", (json_int_t)c->dirty_sync_missed_zero_copy);
 }
 
+/* "xbzrle-cache" and "compression", each while its capability is on (as
+ * QEMU 7.2's populate_ram_info). A member that cannot be built is left out. */
+static void cache_stats(vmig_migration_t *m, json_t *info)
+{
+    static const struct {
+        vmig_mig_cap_t cap;
+        const char *key;
+        int (*fill)(const vmig_ram_t *ram, json_t *obj);
+    } members[] = {
+        { VMIG_MIG_CAP_XBZRLE, "xbzrle-cache", vmig_ram_xbzrle_stats_json },
+        { VMIG_MIG_CAP_COMPRESS, "compression", vmig_ram_compress_stats_json },
+    };
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        if (!m->cfg.caps[members[i].cap])
+            continue;
+        json_t *obj = json_object();
+        if (obj && members[i].fill(m->e->ram, obj) == 0)
+            json_object_set_new(info, members[i].key, obj);
+        else
+            json_decref(obj);
+    }
+}
+
 /* The source's view (QEMU 7.2's fill_source_migration_info). */
 static void source_info(vmig_migration_t *m, json_t *info)
 {
@@ -94,6 +117,7 @@ static void source_info(vmig_migration_t *m, json_t *info)
         json_object_set_new(info, "expected-downtime",
                             json_integer((json_int_t)o->expected_downtime));
         json_object_set_new(info, "ram", ram_stats(m));
+        cache_stats(m, info);
         int pct = vmig_ram_throttle_pct(m->e->ram);
         if (pct)
             json_object_set_new(info, "cpu-throttle-percentage", json_integer(pct));
@@ -105,6 +129,7 @@ static void source_info(vmig_migration_t *m, json_t *info)
         json_object_set_new(info, "total-time", json_integer((json_int_t)o->total_time));
         json_object_set_new(info, "downtime", json_integer((json_int_t)o->downtime));
         json_object_set_new(info, "ram", ram_stats(m));
+        cache_stats(m, info);
         return;
     case VMIG_MIGRATION_STATUS_FAILED:
         json_object_set_new(info, "status", json_string(name));

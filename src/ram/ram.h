@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "savevm/savevm.h"
 #include "vmig/ram.h"
 
@@ -73,7 +75,31 @@ typedef struct vmig_ram_save_opts {
     void *throttle_opaque;
     bool postcopy_ram;             /* capability postcopy-ram (setup body extras) */
     bool x_ignore_shared;          /* capability x-ignore-shared (setup body extras) */
+    bool xbzrle;                   /* capability xbzrle (after the first round) */
+    uint64_t xbzrle_cache_size;    /* bytes, a power of two >= the target page; live: resize */
+    bool compress;                 /* capability compress (first round only with xbzrle) */
+    unsigned compress_level;       /* 0..9; live */
+    unsigned compress_threads;     /* 1..255: pool jobs in flight at most */
+    bool compress_wait_thread;     /* wait for a pool slot rather than send uncompressed */
 } vmig_ram_save_opts_t;
+
+/* query-migrate's "compression" counters (spec/ram.md §10, QEMU 7.2). */
+typedef struct vmig_ram_compress_stats {
+    uint64_t pages;            /* pages sent compressed */
+    uint64_t busy;             /* pages sent uncompressed because no pool slot was free */
+    uint64_t compressed_size;  /* record bytes minus the 8-byte header word */
+    double busy_rate;          /* Δbusy / Δtarget pages over the last rate period */
+    double compression_rate;   /* Δpages × page size / Δcompressed_size over the last period */
+    uint64_t busy_prev, pages_prev, size_prev, target_prev; /* values at the last rate update */
+} vmig_ram_compress_stats_t;
+
+/* What an incoming migration asks of the RAM loader; set before the load.
+ * XBZRLE records need no option: QEMU's loader decodes them whatever its
+ * capabilities (spec/xbzrle.md §2). */
+typedef struct vmig_ram_load_opts {
+    bool compress;               /* capability compress: COMPRESS_PAGE records accepted */
+    unsigned decompress_threads; /* parameter decompress-threads (1..255) */
+} vmig_ram_load_opts_t;
 
 /* ---- the block list ---------------------------------------------------------- */
 
@@ -109,6 +135,11 @@ const vmig_ram_counters_t *vmig_ram_counters(const vmig_ram_t *ram);
 uint64_t vmig_ram_remaining(const vmig_ram_t *ram);
 /* Pages sent so far (normal + duplicate + compressed + xbzrle), for pages-per-second. */
 uint64_t vmig_ram_pages_sent(const vmig_ram_t *ram);
+/* query-migrate's "xbzrle-cache" members into obj (the configured size
+ * before the cache exists). 0 or -ENOMEM. */
+int vmig_ram_xbzrle_stats_json(const vmig_ram_t *ram, json_t *obj);
+/* query-migrate's "compression" members into obj. 0 or -ENOMEM. */
+int vmig_ram_compress_stats_json(const vmig_ram_t *ram, json_t *obj);
 /* Current auto-converge throttle in % (0: none), for cpu-throttle-percentage. */
 int vmig_ram_throttle_pct(const vmig_ram_t *ram);
 
@@ -130,5 +161,9 @@ void vmig_ram_set_clock(vmig_ram_t *ram, uint64_t (*now_ms)(void *opaque), void 
  * size of each block whose page size differs from the host's (spec/ram.md §3).
  * Reset by load_cleanup. */
 void vmig_ram_set_load_postcopy(vmig_ram_t *ram, bool advised);
+
+/* Incoming: the options of the next load (capabilities of the destination).
+ * Kept across loads until set again. */
+void vmig_ram_set_load_opts(vmig_ram_t *ram, const vmig_ram_load_opts_t *opts);
 
 #endif

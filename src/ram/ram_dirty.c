@@ -194,6 +194,26 @@ static void throttle_down(vmig_ram_t *ram, uint64_t dirty, uint64_t threshold)
         o->set_throttle(o->throttle_opaque, (int)next);
 }
 
+/* QEMU 7.2's compression rates at the end of a rate period: busy per page
+ * handled, and uncompressed over compressed bytes (kept while nothing was
+ * compressed). Nothing changes in a period without pages. */
+static void compress_rates(vmig_ram_compress_stats_t *st, uint64_t target_pages)
+{
+    uint64_t handled = target_pages - st->target_prev;
+    st->target_prev = target_pages;
+    if (handled == 0)
+        return;
+    st->busy_rate = (double)(st->busy - st->busy_prev) / (double)handled;
+    st->busy_prev = st->busy;
+    uint64_t size = st->compressed_size - st->size_prev;
+    if (size) {
+        st->compression_rate =
+            (double)(st->pages - st->pages_prev) * (double)RAM_PAGE_SIZE / (double)size;
+        st->pages_prev = st->pages;
+        st->size_prev = st->compressed_size;
+    }
+}
+
 /* QEMU's migration_trigger_throttle(): throttle when, twice (not
  * necessarily in a row), a period dirtied more than the trigger threshold
  * (a percentage of what was sent in it). */
@@ -233,6 +253,10 @@ int vmig_ram_sync(vmig_ram_t *ram, vmig_error_t *err)
     if (now >= ram->period_start_ms + DIRTY_PERIOD_MS) {
         trigger_throttle(ram);
         ram->c.dirty_pages_rate = ram->dirty_period * 1000u / (now - ram->period_start_ms);
+        if (ram->opts.xbzrle)
+            vmig_xbzrle_cache_update_rates(&ram->xb, ram->target_pages);
+        if (ram->opts.compress)
+            compress_rates(&ram->comp, ram->target_pages);
         ram->period_start_ms = now;
         ram->dirty_period = 0;
         ram->xfer_prev = ram->c.transferred;

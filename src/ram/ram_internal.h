@@ -12,6 +12,7 @@
 
 #include "ram/ram.h"
 #include "ram/ram_wire.h"
+#include "ram/ram_xbzrle_cache.h"
 #include "vmig/co.h"
 
 /* Target pages: every bitmap, offset and counter of the layer is in them. */
@@ -46,6 +47,7 @@ struct vmig_ram_block {
     uint64_t *bmap;                   /* outgoing: migration bitmap, set = still to send */
     uint64_t *scratch;                /* outgoing: what log_ops->sync fills, then merged */
     uint64_t *recv;                   /* incoming: pages received */
+    uint64_t ram_addr;                /* outgoing: lengths of the blocks before it (cache key) */
 };
 
 struct vmig_ram {
@@ -74,10 +76,22 @@ struct vmig_ram {
     uint64_t xfer_prev;               /* transferred at the period's start */
     unsigned high_cnt;                /* auto-converge: periods the dirty rate was too high */
     vmig_error_t save_err;            /* failure met where it could not be returned (pending) */
+    bool xbzrle_enabled;              /* xbzrle on and the first round is over */
+    vmig_xbzrle_cache_t xb;           /* XBZRLE page cache and its counters */
+    uint64_t xb_resize;               /* size to resize the cache to at a safe point, 0 none */
+    vmig_ram_compress_stats_t comp;   /* compression counters */
+    uint64_t target_pages;            /* target pages handled (cache-miss-rate, busy-rate) */
+    struct ram_work *work;            /* pool batch of the sender, reused; NULL until needed */
+    co_work_limit_t work_limit;       /* the sender's pool jobs in flight */
+    bool work_limit_ready;            /* work_limit initialised (once: orphans may use it) */
 
     /* incoming migration (load_setup .. load_cleanup) */
     bool loading;                     /* the blocks are in use by a loader */
     bool load_postcopy;               /* postcopy advised: page sizes in the block list */
+    vmig_ram_load_opts_t load_opts;   /* capabilities of the destination (compress) */
+    struct ram_load_batch *load_batch; /* COMPRESS_PAGE payloads for the pool, or NULL */
+    co_work_limit_t load_limit;       /* the loader's pool jobs in flight */
+    bool load_limit_ready;            /* load_limit initialised (once: orphans may use it) */
     vmig_ram_block_t *load_last;      /* block of the last page record (CONTINUE) */
 
     /* When the loop last had a turn as far as we know: our last pause. Not

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "ram/ram_send_work.h"
+
 /* A failure met earlier where it could not be returned (pending), now
  * reported on the stream. */
 static int pending_failure(vmig_ram_t *ram, vmig_stream_t *s)
@@ -32,7 +34,33 @@ int vmig__ram_save_setup(vmig_stream_t *s, void *opaque)
     ram->cur_block = NULL;
     ram->cur_page = 0;
     ram->last_sent = NULL;
+    ram->xbzrle_enabled = false;
+    ram->xb_resize = 0;
     vmig_error_clear(&ram->save_err);
+    uint64_t ram_addr = 0;
+    for (vmig_ram_block_t *b = ram->head; b; b = b->next) {
+        b->ram_addr = ram_addr;
+        ram_addr += b->length;
+    }
+    /* compress-threads bounds the sender's pool jobs. It sends one batch at
+     * a time (a single coroutine), so one is in use. */
+    if (!ram->work_limit_ready) {
+        co_work_limit_init(&ram->work_limit, 1);
+        ram->work_limit_ready = true;
+    }
+    if (ram->opts.compress_threads)
+        ram->work_limit.max = ram->opts.compress_threads;
+    if (ram->opts.xbzrle) {
+        /* The counters of the new migration stay (reset_counters zeroed
+         * them): init would zero them again, so keep them across it. */
+        vmig_xbzrle_stats_t st = ram->xb.st;
+        int xr = vmig_xbzrle_cache_init(&ram->xb, ram->opts.xbzrle_cache_size, RAM_PAGE_SIZE);
+        ram->xb.st = st;
+        if (xr < 0) {
+            ram->saving = false;
+            return vmig_stream_set_error(s, xr, "Error creating cache: %s", vmig_strerror(xr));
+        }
+    }
 
     /* First sync before the block list, as QEMU: every page starts dirty. */
     vmig_error_t err = {0};
@@ -131,6 +159,11 @@ void vmig__ram_save_cleanup(void *opaque)
     if (!ram->saving)
         return;
     vmig__ram_dirty_cleanup(ram);
+    /* The size and counters stay for query-migrate; the storage goes. */
+    vmig_xbzrle_cache_fini(&ram->xb);
+    ram->xb_resize = 0;
+    ram_work_free(ram->work);
+    ram->work = NULL;
     ram->saving = false;
     ram->cur_block = NULL;
     ram->cur_page = 0;

@@ -183,10 +183,13 @@ def param_cases():
                   "multifd-zstd-level": 1}]:
         out.append(case("accepted %s" % json.dumps(args, sort_keys=True), SP, args))
     # Accepted by QEMU, refused by vmig (not implemented yet).
+    # Implemented by vmig (xbzrle and compress).
     for k, v in [("compress-level", 5), ("compress-threads", 4), ("compress-wait-thread", False),
-                 ("decompress-threads", 4), ("tls-creds", "tls0"), ("tls-hostname", "h"),
+                 ("decompress-threads", 4), ("xbzrle-cache-size", 4096)]:
+        out.append(case("implemented %s %s" % (k, json.dumps(v)), SP, {k: v}))
+    for k, v in [("tls-creds", "tls0"), ("tls-hostname", "h"),
                  ("tls-authz", "a"), ("x-checkpoint-delay", 0), ("block-incremental", True),
-                 ("multifd-channels", 4), ("xbzrle-cache-size", 4096),
+                 ("multifd-channels", 4),
                  ("max-postcopy-bandwidth", 1), ("multifd-compression", "zstd"),
                  # 7.2 accepts any level here and ignores it (no check, not stored).
                  ("multifd-zlib-level", 10), ("multifd-zstd-level", 21),
@@ -220,7 +223,7 @@ def param_cases():
                         setup=zc, vmig_setup="direct"))
     out.append(case("unsupported in schema order", SP,
                     {"multifd-channels": 4, "compress-level": 5},
-                    vmig=unsupported_param("compress-level")))
+                    vmig=unsupported_param("multifd-channels")))
     return out
 
 
@@ -233,8 +236,8 @@ def cap_cases():
             vmig = unsupported_cap(c)
         elif c in ("zero-copy-send", "postcopy-preempt"):
             vmig = "qemu"
-        elif c in ("auto-converge", "events", "release-ram", "return-path",
-                   "pause-before-switchover"):
+        elif c in ("xbzrle", "auto-converge", "compress", "events", "release-ram",
+                   "return-path", "pause-before-switchover"):
             vmig = "qemu"
         else:
             vmig = unsupported_cap(c)
@@ -280,7 +283,7 @@ def cap_cases():
                     vmig=unsupported_cap("multifd")))
     out.append(case("unsupported in enum order", SC,
                     caps(("validate-uuid", True), ("xbzrle", True)),
-                    vmig=unsupported_cap("xbzrle")))
+                    vmig=unsupported_cap("validate-uuid")))
     # Shape errors (the schema's).
     out.append(case("unknown capability", SC, caps(("nosuch", True))))
     out.append(case("state missing", SC, {"capabilities": [{"capability": "events"}]}))

@@ -67,7 +67,7 @@ static void test_mixed_requests(void **state)
         "{\"downtime-limit\": 7, \"max-bandwidth\": 5, \"announce-step\": 0}",
         "{\"tls-creds\": \"\", \"block-bitmap-mapping\": [], \"compress-level\": 10}",
         "{\"cpu-throttle-initial\": 60, \"max-cpu-throttle\": 50}",
-        "{\"announce-max\": 1, \"compress-threads\": 3}",
+        "{\"announce-max\": 1, \"multifd-channels\": 3}",
         "{\"block-bitmap-mapping\": [], \"tls-hostname\": \"h\"}",
         "{\"cpu-throttle-tailslow\": true, \"x-checkpoint-delay\": 1}",
     };
@@ -80,7 +80,7 @@ static void test_mixed_requests(void **state)
     assert_null(cfg.params.block_bitmap_mapping);
     static const char *const bad_caps[] = {
         "{\"capabilities\": [{\"capability\": \"events\", \"state\": true},"
-        " {\"capability\": \"xbzrle\", \"state\": true}]}",
+        " {\"capability\": \"validate-uuid\", \"state\": true}]}",
         "{\"capabilities\": [{\"capability\": \"auto-converge\", \"state\": true},"
         " {\"capability\": \"postcopy-ram\", \"state\": true},"
         " {\"capability\": \"x-ignore-shared\", \"state\": true}]}",

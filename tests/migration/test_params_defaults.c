@@ -95,7 +95,8 @@ static void test_cap_names(void **state)
 static void test_cap_implemented(void **state)
 {
     static const vmig_mig_cap_t impl[] = {
-        VMIG_MIG_CAP_AUTO_CONVERGE, VMIG_MIG_CAP_EVENTS, VMIG_MIG_CAP_RELEASE_RAM,
+        VMIG_MIG_CAP_XBZRLE,        VMIG_MIG_CAP_AUTO_CONVERGE, VMIG_MIG_CAP_COMPRESS,
+        VMIG_MIG_CAP_EVENTS,        VMIG_MIG_CAP_RELEASE_RAM,
         VMIG_MIG_CAP_RETURN_PATH, VMIG_MIG_CAP_PAUSE_BEFORE_SWITCHOVER,
     };
     for (int c = 0; c < VMIG_MIG_CAP__MAX; c++) {

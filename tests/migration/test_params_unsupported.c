@@ -63,7 +63,8 @@ static bool implemented(const char *name)
         "max-bandwidth", "downtime-limit", "throttle-trigger-threshold",
         "cpu-throttle-initial", "cpu-throttle-increment", "cpu-throttle-tailslow",
         "max-cpu-throttle", "announce-initial", "announce-max", "announce-rounds",
-        "announce-step",
+        "announce-step", "compress-level", "compress-threads", "compress-wait-thread",
+        "decompress-threads", "xbzrle-cache-size",
     };
     for (size_t i = 0; i < sizeof(impl) / sizeof(impl[0]); i++)
         if (strcmp(impl[i], name) == 0)
