@@ -77,6 +77,7 @@ valgrind: deps build
 bench: build
 	./$(BUILD)/bench/co_switch $(BENCH_ARGS)
 	./$(BUILD)/bench/zero_scan $(BENCH_ARGS)
+	$(PYTHON) bench/xbzrle.py --build $(BUILD) $(BENCH_ARGS)
 	$(PYTHON) bench/precopy.py --build $(BUILD) $(BENCH_ARGS) $(PRECOPY_ARGS)
 	$(PYTHON) bench/monitor_latency.py --build $(BUILD) $(BENCH_ARGS) $(LATENCY_ARGS)
 

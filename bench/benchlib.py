@@ -353,7 +353,8 @@ def kvm_usable():
 class VM:
     """A vmig-vmm or QEMU process with `nqmp` QMP sockets in dir."""
 
-    def __init__(self, engine, binary, d, ram_file, size, nqmp=1, incoming=None, tag="vm"):
+    def __init__(self, engine, binary, d, ram_file, size, nqmp=1, incoming=None, tag="vm",
+                 extra=()):
         self.engine = engine
         self.socks = [os.path.join(d, "%s-%d-%d.qmp" % (tag, i, now_ns())) for i in range(nqmp)]
         if engine == "vmig":
@@ -363,6 +364,7 @@ class VM:
                 argv += ["--qmp", "unix:" + s]
             if incoming:
                 argv += ["--incoming", incoming]
+            argv += list(extra)
         else:
             argv = [binary, "-nodefaults", "-display", "none",
                     "-accel", "kvm" if kvm_usable() else "tcg",
