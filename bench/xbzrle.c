@@ -18,6 +18,7 @@
  * large set, overflow_share_<p>pct, encode_impl, migration_bytes_ratio
  * (null: comes with the RAM sender integration). Exit 0, 1 on failure, 2 on
  * bad usage. */
+#include "bench_util.h"
 #include "ram/ram_xbzrle_impl.h"
 
 #include <stdio.h>
@@ -152,16 +153,6 @@ static int run(size_t npairs, int pct, long rounds, const struct vmig_xbzrle_imp
     munmap(page, bytes);
     munmap(enc, bytes);
     free(elen);
-    return 0;
-}
-
-static int parse_count(const char *s, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v <= 0)
-        return -1;
-    *out = v;
     return 0;
 }
 

@@ -8,6 +8,7 @@
  * --json prints one object: zero_scan_gbps (the implementation the engine
  * dispatches to on this CPU), zero_scan_<impl>_gbps for each usable one,
  * zero_scan_impl, sum_read_gbps, bytes. Exit 0, 1 on failure, 2 on bad usage. */
+#include "bench_util.h"
 #include "ram/ram_zero_impl.h"
 
 #include <stdio.h>
@@ -38,16 +39,6 @@ static uint64_t sum_read(const uint64_t *p, size_t n)
         d += p[i + 3];
     }
     return a + b + c + d;
-}
-
-static int parse_count(const char *s, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v <= 0)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static void usage(void)
