@@ -214,11 +214,15 @@ static int qmp_to_err(int r, const vmig_qmp_error_t *qe, vmig_error_t *err)
     return r;
 }
 
+bool vmig_migration_busy(const vmig_migration_t *m)
+{
+    return mig_out_is_running(m->out.status) ||
+           (m->in.co && m->in.status != VMIG_MIGRATION_STATUS_NONE);
+}
+
 int mig_set_caps(vmig_migration_t *m, const json_t *args, vmig_qmp_error_t *err)
 {
-    /* Neither direction may change under a running migration. */
-    if (mig_out_is_running(m->out.status) ||
-        (m->in.co && m->in.status != VMIG_MIGRATION_STATUS_NONE))
+    if (vmig_migration_busy(m))
         return vmig_qmp_error_set(err, VMIG_QMP_ERROR_GENERIC,
                                   "There's a migration process in progress");
     int r = vmig_mig_set_caps(&m->cfg, args, m->in.configured, err);

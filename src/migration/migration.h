@@ -4,6 +4,8 @@
 #ifndef VMIG_MIGRATION_MIGRATION_H
 #define VMIG_MIGRATION_MIGRATION_H
 
+#include <stdbool.h>
+
 #include "vmig/migration.h"
 #include "vmig/vmig.h"
 
@@ -16,6 +18,9 @@ int vmig_migration_new(vmig_engine_t *e, vmig_migration_t **out);
 /* In a coroutine: cancel whatever job runs and wait until it has ended
  * (the source VM left running, the incoming channel closed). */
 void vmig_migration_close(vmig_migration_t *m);
+/* A migration in either direction is under way: what it reads (capabilities,
+ * the registered sections) must not change. */
+bool vmig_migration_busy(const vmig_migration_t *m);
 /* Free (after vmig_migration_close(), or when no job ever ran). */
 void vmig_migration_free(vmig_migration_t *m);
 

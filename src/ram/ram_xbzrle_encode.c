@@ -25,6 +25,20 @@ static inline size_t xb_put_uleb(uint8_t *p, size_t v)
     return 2;
 }
 
+/* Append the changed run new[j, k): its length, then its bytes. Returns the
+ * new output length, or 0 when the bytes would not fit in dst_len (the
+ * caller's -ENOSPC; QEMU checks after writing the length, as here). */
+static inline size_t xb_put_run(uint8_t *dst, size_t d, size_t dst_len, const uint8_t *new,
+                                size_t j, size_t k)
+{
+    size_t n = k - j;
+    d += xb_put_uleb(dst + d, n);
+    if (n > dst_len - d)
+        return 0;
+    memcpy(dst + d, new + j, n);
+    return d + n;
+}
+
 /* Equality mask of the n < 64 bytes of a short last block; bits past n are 0. */
 static inline uint64_t xb_tail_mask(const uint8_t *a, const uint8_t *b, size_t n)
 {
@@ -100,12 +114,9 @@ static int encode_scalar(const uint8_t *old, const uint8_t *new, size_t len, uin
         if (dst_len - d < 2)
             return -ENOSPC;
         size_t k = scalar_next_same(old, new, j, len);
-        size_t n = k - j;
-        d += xb_put_uleb(dst + d, n);
-        if (n > dst_len - d)
+        d = xb_put_run(dst, d, dst_len, new, j, k);
+        if (d == 0)
             return -ENOSPC;
-        memcpy(dst + d, new + j, n);
-        d += n;
         i = k;
     }
     return (int)d;

@@ -58,12 +58,9 @@ static XB_ATTR int XB_NAME(const uint8_t *old, const uint8_t *new, size_t len, u
         size_t k = t ? b + (size_t)__builtin_ctzll(t) : len;
         if (k > len) /* cannot happen: bits past len are 0 */
             k = len;
-        size_t n = k - j;
-        d += xb_put_uleb(dst + d, n);
-        if (n > dst_len - d)
+        d = xb_put_run(dst, d, dst_len, new, j, k);
+        if (d == 0)
             return -ENOSPC;
-        memcpy(dst + d, new + j, n);
-        d += n;
         i = k;
         /* The run ended inside block b (or at len): m still describes it. */
     }
