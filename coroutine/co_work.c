@@ -6,15 +6,18 @@
 #include <stdlib.h>
 
 /* One item handed to the pool. On the heap: it outlives a cancelled caller. */
-typedef struct co_work_req {
+struct co_work_item {
     uv_work_t work;          /* the libuv request */
     co_work_fn fn;           /* runs on a pool thread */
     void *arg;               /* its argument */
-    co_release_fn release;   /* frees arg of an orphaned item, may be NULL */
+    co_release_fn release;   /* frees arg of a dropped item, may be NULL */
     co_work_limit_t *limit;  /* slot to give back when done, may be NULL */
-    int result;              /* fn's return, written by the pool thread */
-    co_t *co;                /* waiting coroutine, NULL once orphaned */
-} co_work_req_t;
+    int result;              /* fn's return, written by the pool thread; then the final result */
+    co_t *co;                /* coroutine waiting in co_work_finish(), or NULL */
+    bool done;               /* after_work_cb ran: result is final */
+    bool dropped;            /* the owner gave it up: after_work_cb releases and frees */
+};
+typedef struct co_work_item co_work_req_t;
 
 int co_work_limit_init(co_work_limit_t *lim, unsigned max)
 {
@@ -62,19 +65,32 @@ static void work_cb(uv_work_t *w)
 static void after_work_cb(uv_work_t *w, int status)
 {
     co_work_req_t *req = (co_work_req_t *)w;
-    int result = status == UV_ECANCELED ? -ECANCELED : status < 0 ? status : req->result;
-    /* Release the slot before waking the caller, which may run at once and
-     * close the limit. An orphan counted until now: its fn was still busy. */
-    if (req->limit)
-        limit_release(req->limit);
-    /* Read only now: the coroutine that got the slot ran at once and may
-     * have cancelled ours, orphaning the request. */
-    co_t *co = req->co;
-    /* After -ECANCELED the caller no longer owns arg: orphans (fn ran) and
-     * items dropped from the queue (fn never ran) are released alike. */
-    if ((!co || result == -ECANCELED) && req->release)
+    /* Taken off libuv's queue by a cancel: fn never ran. (fn's own
+     * -ECANCELED is just its result: arg stays the owner's.) */
+    bool dequeued = status == UV_ECANCELED;
+    int result = dequeued ? -ECANCELED : status < 0 ? status : req->result;
+    req->done = true;
+    req->result = result;
+    co_work_limit_t *limit = req->limit;
+    if (req->dropped) {
+        /* The owner gave it up (fn ran, or was taken off the queue). */
+        if (req->release)
+            req->release(req->arg);
+        free(req);
+        if (limit)
+            limit_release(limit);
+        return;
+    }
+    /* A waiter whose wait was cancelled while fn was still queued. */
+    if (dequeued && req->release)
         req->release(req->arg);
-    free(req);
+    /* From here req is the owner's: giving the slot away may run its next
+     * holder at once, which may be the owner finishing or dropping req. A
+     * waiter cannot be taken away meanwhile: work_cancel leaves a done item
+     * alone. The slot goes first so the woken caller can close the limit. */
+    co_t *co = req->co;
+    if (limit)
+        limit_release(limit);
     if (co)
         co_wake(co, result);
 }
@@ -82,11 +98,17 @@ static void after_work_cb(uv_work_t *w, int status)
 static void work_cancel(co_t *co, void *data)
 {
     co_work_req_t *req = data;
-    /* Still queued: libuv drops it and runs after_work_cb with UV_ECANCELED. */
+    /* The result is being delivered (after_work_cb is handing our slot
+     * over): it wins over the cancel. */
+    if (req->done)
+        return;
+    /* Still queued: libuv drops it and runs after_work_cb with UV_ECANCELED,
+     * which releases arg and wakes us. */
     if (uv_cancel((uv_req_t *)&req->work) == 0)
         return;
     /* Running (or done, callback not yet run): the pool thread owns arg until
-     * fn returns, so the request outlives us and releases arg itself. */
+     * fn returns, so the item outlives us and releases arg itself. */
+    req->dropped = true;
     req->co = NULL;
     co_wake(co, -ECANCELED);
 }
@@ -100,8 +122,10 @@ static int cancelled_early(void *arg, co_release_fn release)
     return -ECANCELED;
 }
 
-int co_work(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn release)
+int co_work_start(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn release,
+                  co_work_item_t **item)
 {
+    *item = NULL;
     co_t *self = co_self();
     if (!self)
         co__panic("co_work outside a coroutine");
@@ -120,7 +144,7 @@ int co_work(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn rele
         }
     }
 
-    co_work_req_t *req = malloc(sizeof(*req));
+    co_work_req_t *req = calloc(1, sizeof(*req));
     if (!req) {
         if (limit)
             limit_release(limit);
@@ -130,8 +154,6 @@ int co_work(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn rele
     req->arg = arg;
     req->release = release;
     req->limit = limit;
-    req->result = 0;
-    req->co = self;
     int r = uv_queue_work(co_loop(self), &req->work, work_cb, after_work_cb);
     if (r < 0) {
         free(req);
@@ -139,6 +161,59 @@ int co_work(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn rele
             limit_release(limit);
         return r;
     }
-    /* No cancel can be pending here (cleared above, nothing ran since). */
-    return co_wait(work_cancel, req);
+    *item = req;
+    return 0;
+}
+
+bool co_work_done(const co_work_item_t *item)
+{
+    return item->done;
+}
+
+int co_work_finish(co_work_item_t *req)
+{
+    if (!req->done) {
+        req->co = co_self();
+        if (!req->co)
+            co__panic("co_work_finish outside a coroutine");
+        int r = co_wait(work_cancel, req);
+        /* Dropped by the cancel: after_work_cb frees it later. It cannot
+         * have run yet (a wake from a cancel runs us before the loop). */
+        if (!req->done && req->dropped)
+            return r;
+        /* A cancel pending before the wait: co_wait() returned at once
+         * without asking work_cancel. */
+        if (!req->done) {
+            co_work_drop(req);
+            return -ECANCELED;
+        }
+    }
+    int r = req->result;
+    free(req);
+    return r;
+}
+
+void co_work_drop(co_work_item_t *req)
+{
+    if (req->done) {
+        if (req->release)
+            req->release(req->arg);
+        free(req);
+        return;
+    }
+    req->dropped = true;
+    req->co = NULL;
+    /* Queued: after_work_cb comes with UV_ECANCELED; running: once fn
+     * returns. Either way it releases arg and frees req. */
+    uv_cancel((uv_req_t *)&req->work);
+}
+
+int co_work(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn release)
+{
+    co_work_item_t *item;
+    int r = co_work_start(limit, fn, arg, release, &item);
+    if (r < 0)
+        return r;
+    /* No cancel can be pending here (cleared by start, nothing ran since). */
+    return co_work_finish(item);
 }

@@ -287,6 +287,30 @@ int co_work_limit_close(co_work_limit_t *lim);
  * the caller's. */
 int co_work(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn release);
 
+/* The same work without waiting for it, so one coroutine keeps several
+ * items in flight (a pipeline). co_work() is co_work_start() followed by
+ * co_work_finish(). An item is owned by its starter until finished or
+ * dropped; arg stays the caller's unless -ECANCELED or a drop hands it to
+ * release(), with co_work()'s rule (at once if fn never ran, on the loop
+ * once fn returns if it is running). */
+typedef struct co_work_item co_work_item_t; /* opaque */
+
+/* Queue fn(arg) on the pool; waits only for a slot of limit (NULL: none).
+ * 0 with *item; -ECANCELED (arg handed to release), -ENOMEM or libuv's
+ * error (arg still the caller's) with *item NULL. From a coroutine only. */
+int co_work_start(co_work_limit_t *limit, co_work_fn fn, void *arg, co_release_fn release,
+                  co_work_item_t **item);
+/* Has fn returned and its result arrived on the loop? finish() then does
+ * not wait. */
+bool co_work_done(const co_work_item_t *item);
+/* Wait for item, free it and return fn's result. Cancellable: -ECANCELED
+ * drops the item (see co_work_drop). One waiter per item. */
+int co_work_finish(co_work_item_t *item);
+/* Give item up without its result: it is freed, and arg goes to release():
+ * at once when fn is done; when fn is still queued, as libuv takes it off
+ * its queue (the loop's next turn); when it runs, once fn returns. */
+void co_work_drop(co_work_item_t *item);
+
 #ifdef __cplusplus
 }
 #endif
