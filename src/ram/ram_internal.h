@@ -13,6 +13,7 @@
 #include "ram/ram.h"
 #include "ram/ram_wire.h"
 #include "ram/ram_xbzrle_cache.h"
+#include "util/work_ring.h"
 #include "vmig/co.h"
 
 /* Target pages: every bitmap, offset and counter of the layer is in them. */
@@ -81,15 +82,15 @@ struct vmig_ram {
     uint64_t xb_resize;               /* size to resize the cache to at a safe point, 0 none */
     vmig_ram_compress_stats_t comp;   /* compression counters */
     uint64_t target_pages;            /* target pages handled (cache-miss-rate, busy-rate) */
-    struct ram_work *work;            /* pool batch of the sender, reused; NULL until needed */
-    co_work_limit_t work_limit;       /* the sender's pool jobs in flight */
+    struct ram_send_pipe *send_pipe;  /* the sender's pool pipeline, NULL until needed */
+    co_work_limit_t work_limit;       /* the sender's pool jobs in flight (its depth) */
     bool work_limit_ready;            /* work_limit initialised (once: orphans may use it) */
 
     /* incoming migration (load_setup .. load_cleanup) */
     bool loading;                     /* the blocks are in use by a loader */
     bool load_postcopy;               /* postcopy advised: page sizes in the block list */
     vmig_ram_load_opts_t load_opts;   /* capabilities of the destination (compress) */
-    struct ram_load_batch *load_batch; /* COMPRESS_PAGE payloads for the pool, or NULL */
+    vmig_work_ring_t load_ring;       /* COMPRESS_PAGE payloads in batches for the pool */
     co_work_limit_t load_limit;       /* the loader's pool jobs in flight */
     bool load_limit_ready;            /* load_limit initialised (once: orphans may use it) */
     vmig_ram_block_t *load_last;      /* block of the last page record (CONTINUE) */
@@ -171,6 +172,9 @@ static inline void ram_count_bytes(vmig_ram_t *ram, uint64_t n)
  * *done), or, if limited, until the stream's rate limit or the iteration's
  * time limit says stop. 0 or a negative errno (cancelled, stream failed). */
 int vmig__ram_send(vmig_ram_t *ram, vmig_stream_t *s, bool limited, bool *done);
+/* Frees the sender's pipeline (save cleanup); batches still on the pool are
+ * freed when their threads are done. */
+void vmig__ram_send_fini(vmig_ram_t *ram);
 
 /* The savevm hooks, defined in ram_save.c and ram_load.c. */
 int vmig__ram_save_setup(vmig_stream_t *s, void *opaque);

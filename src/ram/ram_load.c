@@ -22,6 +22,23 @@
     (VMIG_RAM_SAVE_FLAG_ZERO | VMIG_RAM_SAVE_FLAG_PAGE | VMIG_RAM_SAVE_FLAG_COMPRESS_PAGE | \
      VMIG_RAM_SAVE_FLAG_XBZRLE)
 
+static void *load_alloc(void)
+{
+    return ram_load_batch_new();
+}
+
+static void load_clear(void *lb)
+{
+    ram_load_batch_clear(lb);
+}
+
+static const vmig_work_ring_ops_t load_ops = {
+    .alloc = load_alloc,
+    .run = ram_load_batch_run,
+    .release = ram_load_batch_free,
+    .clear = load_clear,
+};
+
 int vmig__ram_load_setup(vmig_stream_t *s, void *opaque)
 {
     vmig_ram_t *ram = opaque;
@@ -29,14 +46,16 @@ int vmig__ram_load_setup(vmig_stream_t *s, void *opaque)
         return vmig_stream_set_error(s, -EBUSY, "RAM is already in use by another migration");
     ram->loading = true;
     ram->load_last = NULL;
-    /* decompress-threads bounds the loader's pool jobs. It sends one batch
-     * at a time (a single coroutine reads the stream), so one is in use. */
+    /* decompress-threads batches of COMPRESS_PAGE payloads in flight. */
     if (!ram->load_limit_ready) {
         co_work_limit_init(&ram->load_limit, 1);
         ram->load_limit_ready = true;
     }
-    if (ram->load_opts.decompress_threads)
-        ram->load_limit.max = ram->load_opts.decompress_threads;
+    unsigned depth = ram->load_opts.decompress_threads ? ram->load_opts.decompress_threads : 1;
+    if (depth > VMIG_WORK_RING_MAX)
+        depth = VMIG_WORK_RING_MAX;
+    ram->load_limit.max = depth;
+    vmig_work_ring_init(&ram->load_ring, &load_ops, &ram->load_limit, depth);
     for (vmig_ram_block_t *b = ram->head; b; b = b->next) {
         b->recv = calloc(b->nwords, sizeof(uint64_t));
         if (!b->recv)
@@ -56,8 +75,7 @@ int vmig__ram_load_cleanup(void *opaque)
     ram->loading = false;
     ram->load_last = NULL;
     ram->load_postcopy = false;
-    ram_load_batch_free(ram->load_batch);
-    ram->load_batch = NULL;
+    vmig_work_ring_fini(&ram->load_ring);
     return 0;
 }
 
@@ -189,42 +207,91 @@ static int load_xbzrle(vmig_stream_t *s, uint8_t *host)
     return 0;
 }
 
-/* Inflate the queued COMPRESS_PAGE payloads on the pool (inline outside a
- * coroutine), then copy the pages into guest memory in stream order. 0 or
- * the stream's error: a bad payload with QEMU's message. */
-static int flush_compressed(vmig_ram_t *ram, vmig_stream_t *s)
+/* Copy the pages of an inflated batch into guest memory, in stream order,
+ * and hand it back. 0 or the stream's error: a bad payload with QEMU's
+ * message. */
+static int copy_out(vmig_ram_t *ram, vmig_stream_t *s, ram_load_batch_t *lb)
 {
-    ram_load_batch_t *lb = ram->load_batch;
-    if (!lb || !ram_load_batch_count(lb))
-        return 0;
-    int r = co_in_coroutine()
-                ? co_work(&ram->load_limit, ram_load_batch_run, lb, ram_load_batch_free)
-                : ram_load_batch_run(lb);
-    if (r == -ECANCELED)
-        ram->load_batch = NULL; /* the release frees it once the pool is done */
-    if (r < 0)
-        return vmig_stream_set_error(s, r, "RAM load cancelled");
-    ram->slice_start_ns = uv_hrtime(); /* the loop ran meanwhile */
-    for (size_t i = 0; i < ram_load_batch_count(lb); i++) {
+    int r = 0;
+    for (size_t i = 0; i < ram_load_batch_count(lb) && r == 0; i++) {
         uint8_t *host;
         const uint8_t *page;
         const char *msg;
         void *tag;
         r = ram_load_batch_result(lb, i, &host, &page, &msg, &tag);
         if (r < 0) {
-            ram_load_batch_clear(lb);
-            return vmig_stream_set_error(s, r, "%s", msg);
+            r = vmig_stream_set_error(s, r, "%s", msg);
+            break;
         }
         vmig_ram_block_t *b = tag;
         memcpy(host, page, RAM_PAGE_SIZE);
         mark_received(b, (uint64_t)(host - b->host));
     }
-    ram_load_batch_clear(lb);
+    vmig_work_ring_recycle(&ram->load_ring, lb);
+    return r;
+}
+
+/* Take back the oldest batch in flight and copy it out, waiting for it or
+ * not: 1 when one was, 0 when none was ready, or the stream's error. */
+static int take_one(vmig_ram_t *ram, vmig_stream_t *s, bool wait)
+{
+    void *lb;
+    int r = vmig_work_ring_take(&ram->load_ring, wait, &lb);
+    if (r < 0)
+        return vmig_stream_set_error(s, r, "RAM load cancelled");
+    if (r == 0)
+        return 0;
+    if (wait)
+        ram->slice_start_ns = uv_hrtime(); /* the loop ran meanwhile */
+    r = copy_out(ram, s, lb);
+    return r < 0 ? r : 1;
+}
+
+/* Start the batch being filled, taking the oldest back first when the
+ * pipeline is full (decompress-threads batches in flight). */
+static int submit(vmig_ram_t *ram, vmig_stream_t *s)
+{
+    if (vmig_work_ring_full(&ram->load_ring)) {
+        int r = take_one(ram, s, true);
+        if (r < 0)
+            return r;
+    }
+    int r = vmig_work_ring_submit(&ram->load_ring);
+    return r < 0 ? vmig_stream_set_error(s, r, "RAM load cancelled") : 0;
+}
+
+/* Every queued COMPRESS_PAGE payload inflated and copied into guest memory
+ * (the end of a body, or a later record for one of their pages). */
+static int drain_compressed(vmig_ram_t *ram, vmig_stream_t *s)
+{
+    ram_load_batch_t *fill = ram->load_ring.fill;
+    if (fill && ram_load_batch_count(fill)) {
+        int r = submit(ram, s);
+        if (r < 0)
+            return r;
+    }
+    while (vmig_work_ring_inflight(&ram->load_ring)) {
+        int r = take_one(ram, s, true);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 
+/* Is host waiting in a batch, queued or in flight? */
+static bool pending_page(const vmig_ram_t *ram, const uint8_t *host)
+{
+    const vmig_work_ring_t *ring = &ram->load_ring;
+    if (ring->fill && ram_load_batch_has(ring->fill, host))
+        return true;
+    for (unsigned i = 0; i < vmig_work_ring_inflight(ring); i++)
+        if (ram_load_batch_has(vmig_work_ring_peek(ring, i), host))
+            return true;
+    return false;
+}
+
 /* A COMPRESS_PAGE record's body (spec/ram.md §6): be32 length, then one
- * zlib stream of the page, queued for the pool (flush_compressed). */
+ * zlib stream of the page, queued for the pool; a full batch starts. */
 static int queue_compressed(vmig_ram_t *ram, vmig_stream_t *s, vmig_ram_block_t *b, uint8_t *host)
 {
     uint32_t len = vmig_stream_get_be32(s);
@@ -233,14 +300,14 @@ static int queue_compressed(vmig_ram_t *ram, vmig_stream_t *s, vmig_ram_block_t 
         return r;
     if (len > VMIG_COMPRESS_BOUND_4K)
         return vmig_stream_set_error(s, -EINVAL, VMIG_COMPRESS_ERR_LEN_FMT, (int)len);
-    if (!ram->load_batch && !(ram->load_batch = ram_load_batch_new()))
+    ram_load_batch_t *lb = vmig_work_ring_fill(&ram->load_ring);
+    if (!lb)
         return vmig_stream_set_error(s, -ENOMEM, "out of memory for decompression");
-    ram_load_batch_t *lb = ram->load_batch;
     r = vmig_stream_get_buffer(s, ram_load_batch_slot(lb), len);
     if (r < 0)
         return r;
     ram_load_batch_commit(lb, host, len, b);
-    return ram_load_batch_full(lb) ? flush_compressed(ram, s) : 0;
+    return ram_load_batch_full(lb) ? submit(ram, s) : 0;
 }
 
 int vmig__ram_load(vmig_stream_t *s, void *opaque, uint32_t version_id, int section_type)
@@ -254,8 +321,8 @@ int vmig__ram_load(vmig_stream_t *s, void *opaque, uint32_t version_id, int sect
     if (!ram->loading)
         return vmig_stream_set_error(s, -EINVAL, "RAM section before RAM load setup");
     /* Payloads of a body that failed are not for this one. */
-    if (ram->load_batch)
-        ram_load_batch_clear(ram->load_batch);
+    if (ram->load_ring.fill)
+        ram_load_batch_clear(ram->load_ring.fill);
     for (unsigned n = 1;; n++) {
         uint64_t word = vmig_stream_get_be64(s);
         int r = vmig_stream_error(s);
@@ -283,10 +350,9 @@ int vmig__ram_load(vmig_stream_t *s, void *opaque, uint32_t version_id, int sect
             host = b->host + addr;
             /* A later record for a page still waiting to be inflated: the
              * inflated page goes first, as the stream orders them. */
-            ram_load_batch_t *lb = ram->load_batch;
-            if (!(flags & VMIG_RAM_SAVE_FLAG_COMPRESS_PAGE) && lb && ram_load_batch_count(lb) &&
-                ram_load_batch_has(lb, host)) {
-                r = flush_compressed(ram, s);
+            if ((ram->load_ring.fill || vmig_work_ring_inflight(&ram->load_ring)) &&
+                pending_page(ram, host)) {
+                r = drain_compressed(ram, s);
                 if (r < 0)
                     return r;
             }
@@ -327,7 +393,7 @@ int vmig__ram_load(vmig_stream_t *s, void *opaque, uint32_t version_id, int sect
                 return r;
             break;
         case VMIG_RAM_SAVE_FLAG_EOS:
-            return flush_compressed(ram, s);
+            return drain_compressed(ram, s);
         default:
             if (flags & VMIG_RAM_SAVE_FLAG_HOOK)
                 return vmig_stream_set_error(s, -EINVAL,
@@ -337,6 +403,11 @@ int vmig__ram_load(vmig_stream_t *s, void *opaque, uint32_t version_id, int sect
         }
 
         if (n % LOAD_RECORDS_PER_CHECK == 0) {
+            /* Copy out what the pool has done while the loop has its turn. */
+            while (vmig_work_ring_inflight(&ram->load_ring) && (r = take_one(ram, s, false)) > 0)
+                ;
+            if (r < 0)
+                return r;
             r = ram_slice_check(ram, uv_hrtime());
             if (r < 0)
                 return vmig_stream_set_error(s, r, "RAM load cancelled");

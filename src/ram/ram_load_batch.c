@@ -20,7 +20,8 @@ typedef struct entry {
 } entry_t;
 
 struct ram_load_batch {
-    size_t n;
+    size_t n;                 /* payloads queued */
+    const uint8_t *lo, *hi;   /* lowest and highest destination page queued */
     entry_t e[RAM_LOAD_BATCH_MAX];
     uint8_t in[RAM_LOAD_BATCH_MAX][VMIG_COMPRESS_BOUND_4K]; /* payloads */
     uint8_t out[RAM_LOAD_BATCH_MAX][PAGE];                  /* inflated pages */
@@ -53,6 +54,10 @@ bool ram_load_batch_full(const ram_load_batch_t *lb)
 
 bool ram_load_batch_has(const ram_load_batch_t *lb, const uint8_t *host)
 {
+    /* Asked for every page loaded while batches are out: the range answers
+     * most of them (a stream's pages mostly ascend). */
+    if (!lb->n || host < lb->lo || host > lb->hi)
+        return false;
     for (size_t i = 0; i < lb->n; i++)
         if (lb->e[i].host == host)
             return true;
@@ -66,6 +71,10 @@ uint8_t *ram_load_batch_slot(ram_load_batch_t *lb)
 
 void ram_load_batch_commit(ram_load_batch_t *lb, uint8_t *host, uint32_t len, void *tag)
 {
+    if (!lb->n || host < lb->lo)
+        lb->lo = host;
+    if (!lb->n || host > lb->hi)
+        lb->hi = host;
     lb->e[lb->n++] = (entry_t){ .host = host, .tag = tag, .len = len };
 }
 

@@ -42,14 +42,12 @@ int vmig__ram_save_setup(vmig_stream_t *s, void *opaque)
         b->ram_addr = ram_addr;
         ram_addr += b->length;
     }
-    /* compress-threads bounds the sender's pool jobs. It sends one batch at
-     * a time (a single coroutine), so one is in use. */
+    /* The sender's pool batches in flight; each call sets its depth
+     * (compress-threads, or two for XBZRLE). */
     if (!ram->work_limit_ready) {
         co_work_limit_init(&ram->work_limit, 1);
         ram->work_limit_ready = true;
     }
-    if (ram->opts.compress_threads)
-        ram->work_limit.max = ram->opts.compress_threads;
     if (ram->opts.xbzrle) {
         /* The counters of the new migration stay (reset_counters zeroed
          * them): init would zero them again, so keep them across it. */
@@ -162,8 +160,7 @@ void vmig__ram_save_cleanup(void *opaque)
     /* The size and counters stay for query-migrate; the storage goes. */
     vmig_xbzrle_cache_fini(&ram->xb);
     ram->xb_resize = 0;
-    ram_work_free(ram->work);
-    ram->work = NULL;
+    vmig__ram_send_fini(ram);
     ram->saving = false;
     ram->cur_block = NULL;
     ram->cur_page = 0;

@@ -78,6 +78,9 @@ void vmig_stream_rate_account(vmig_stream_t *s, uint64_t bytes);
 /* True when this window's budget is used up (more than the budget counted;
  * also true once the stream has an error, so a sender's loop stops). */
 bool vmig_stream_rate_exceeded(vmig_stream_t *s);
+/* The same, counting pending bytes about to be written (records a sender
+ * has queued but not made yet) as if they were. */
+bool vmig_stream_rate_exceeded_with(vmig_stream_t *s, uint64_t pending);
 /* Sleep (on the loop) until the current window ends and start a new one:
  * 0 or -ECANCELED. Returns at once when unlimited or within budget. Outside a
  * coroutine nothing can sleep: over budget it returns -EINVAL (no sticky

@@ -51,7 +51,7 @@ static uint64_t budget(const vmig_stream_t *s)
     return b ? b : 1; /* a limit under 10 B/s still lets one byte per window through */
 }
 
-bool vmig_stream_rate_exceeded(vmig_stream_t *s)
+bool vmig_stream_rate_exceeded_with(vmig_stream_t *s, uint64_t pending)
 {
     if (s->err.code)
         return true; /* like QEMU: a failed stream stops its sender's loop */
@@ -60,7 +60,12 @@ bool vmig_stream_rate_exceeded(vmig_stream_t *s)
     roll_window(s, uv_hrtime());
     /* "exceeded": a window may overshoot by the last chunk written (QEMU's
      * PART sections carry whole pages past the budget, channels.md §6). */
-    return s->rate_used > budget(s);
+    return s->rate_used + pending > budget(s);
+}
+
+bool vmig_stream_rate_exceeded(vmig_stream_t *s)
+{
+    return vmig_stream_rate_exceeded_with(s, 0);
 }
 
 /* Outside a coroutine nothing can sleep (a memory channel used by a parser or
