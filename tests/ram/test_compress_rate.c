@@ -102,19 +102,40 @@ static void check_window(const char *what, rt_vm_t *a, vmig_stream_t *s, bool wa
         assert_true(first >= BUDGET / 2);
 }
 
+/* A source of text pages and an empty destination, one block each. */
+typedef struct pair {
+    rt_mem_t sm, dm;   /* their mappings */
+    uint8_t *src, *dst; /* their memory */
+    rt_vm_t a, b;      /* source and destination */
+} pair_t;
+
+/* Returns the source's block. */
+static vmig_ram_block_t *pair_init(pair_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->src = rt_map(&p->sm, NPAGES * PS, PS);
+    p->dst = rt_map(&p->dm, NPAGES * PS, PS);
+    for (unsigned i = 0; i < NPAGES; i++)
+        fill_text(p->src + (size_t)i * PS, PS, i + 1);
+    memset(p->dst, 0xee, NPAGES * PS);
+    rt_vm_init(&p->a);
+    rt_vm_init(&p->b);
+    rt_add(&p->b, BLOCK, p->dst, NPAGES * PS);
+    return rt_add(&p->a, BLOCK, p->src, NPAGES * PS);
+}
+
+static void pair_unmap(pair_t *p)
+{
+    rt_unmap(&p->sm);
+    rt_unmap(&p->dm);
+}
+
 static void test_compress(void **state)
 {
-    rt_mem_t sm = {0}, dm = {0};
-    uint8_t *src = rt_map(&sm, NPAGES * PS, PS);
-    uint8_t *dst = rt_map(&dm, NPAGES * PS, PS);
-    for (unsigned i = 0; i < NPAGES; i++)
-        fill_text(src + (size_t)i * PS, PS, i + 1);
-    memset(dst, 0xee, NPAGES * PS);
-    rt_vm_t a, b;
-    rt_vm_init(&a);
-    rt_vm_init(&b);
-    rt_add(&a, BLOCK, src, NPAGES * PS);
-    rt_add(&b, BLOCK, dst, NPAGES * PS);
+    pair_t pr;
+    pair_init(&pr);
+    rt_vm_t a = pr.a, b = pr.b;
+    uint8_t *src = pr.src, *dst = pr.dst;
     vmig_ram_set_save_opts(a.ram, &(vmig_ram_save_opts_t){.compress = true,
                                                          .compress_level = 1,
                                                          .compress_threads = 4,
@@ -152,8 +173,7 @@ static void test_compress(void **state)
     free(buf);
     rt_vm_free(&a);
     rt_vm_free(&b);
-    rt_unmap(&sm);
-    rt_unmap(&dm);
+    pair_unmap(&pr);
 }
 
 /* XBZRLE: a first round (whole pages), a second where every page changes a
@@ -161,17 +181,10 @@ static void test_compress(void **state)
  * 1300-byte run (hits: ~1315-byte XBZRLE records) under the limit. */
 static void test_xbzrle(void **state)
 {
-    rt_mem_t sm = {0}, dm = {0};
-    uint8_t *src = rt_map(&sm, NPAGES * PS, PS);
-    uint8_t *dst = rt_map(&dm, NPAGES * PS, PS);
-    for (unsigned i = 0; i < NPAGES; i++)
-        fill_text(src + (size_t)i * PS, PS, i + 1);
-    memset(dst, 0xee, NPAGES * PS);
-    rt_vm_t a, b;
-    rt_vm_init(&a);
-    rt_vm_init(&b);
-    vmig_ram_block_t *blk = rt_add(&a, BLOCK, src, NPAGES * PS);
-    rt_add(&b, BLOCK, dst, NPAGES * PS);
+    pair_t pr;
+    vmig_ram_block_t *blk = pair_init(&pr);
+    rt_vm_t a = pr.a, b = pr.b;
+    uint8_t *src = pr.src, *dst = pr.dst;
     vmig_ram_set_save_opts(a.ram, &(vmig_ram_save_opts_t){.xbzrle = true,
                                                          .xbzrle_cache_size = 16u << 20});
     vmig_stream_t *s = rt_save_begin(&a);
@@ -216,8 +229,7 @@ static void test_xbzrle(void **state)
     free(buf);
     rt_vm_free(&a);
     rt_vm_free(&b);
-    rt_unmap(&sm);
-    rt_unmap(&dm);
+    pair_unmap(&pr);
 }
 
 int main(void)
