@@ -31,7 +31,7 @@ help:
 	@echo "make asan      $(ASAN_BUILD)/ with ASan+UBSan, unit tests + truncation interop"
 	@echo "make ucontext  $(UCTX_BUILD)/ with the ucontext backend, coroutine tests"
 	@echo "make valgrind  coroutine tests of $(BUILD)/ under valgrind"
-	@echo "make bench     build + every benchmark: co_switch, zero_scan, xbzrle, compress, precopy, monitor latency"
+	@echo "make bench     build + every benchmark: co_switch, zero_scan, xbzrle, compress, multifd, precopy, monitor latency"
 	@echo "               [BENCH_ARGS=--json to all; PRECOPY_ARGS=, LATENCY_ARGS= to one, e.g. --runs 1]"
 	@echo "make bench-precopy   build + bench/precopy.py (vmig vs QEMU 7.2 vs loopback ceiling)"
 	@echo "make bench-latency   build + bench/monitor_latency.py (QMP latency during migration)"
@@ -79,6 +79,7 @@ bench: build
 	./$(BUILD)/bench/zero_scan $(BENCH_ARGS)
 	$(PYTHON) bench/xbzrle.py --build $(BUILD) $(BENCH_ARGS)
 	$(PYTHON) bench/compress.py --build $(BUILD) $(BENCH_ARGS)
+	$(PYTHON) bench/multifd.py --build $(BUILD) $(BENCH_ARGS)
 	$(PYTHON) bench/precopy.py --build $(BUILD) $(BENCH_ARGS) $(PRECOPY_ARGS)
 	$(PYTHON) bench/monitor_latency.py --build $(BUILD) $(BENCH_ARGS) $(LATENCY_ARGS)
 

@@ -434,7 +434,7 @@ class Migration:
     FAILED = ("failed", "cancelled", "cancelling")
 
     def __init__(self, engine, binary, d, src_file, dst_file, size, downtime_limit=300,
-                 src_qmp=1, poll_ms=2.0, timeout_s=None):
+                 src_qmp=1, poll_ms=2.0, timeout_s=None, setup=None):
         self.engine = engine
         self.binary = binary
         self.d = d
@@ -450,6 +450,10 @@ class Migration:
         self.arrival = {}
         self.src_info = None
         self.dst_status = None
+        # setup(src_qmp, dst_qmp): capabilities/parameters for both sides; the
+        # destination then starts with -incoming defer and gets
+        # migrate-incoming after it (what multifd needs).
+        self.setup = setup
 
     def start(self):
         """Start both VMs, negotiate, set parameters; ready to migrate."""
@@ -460,7 +464,8 @@ class Migration:
             self.uri = "tcp:127.0.0.1:%d" % self.port
             make_empty(self.dst_file, self.size)
             self.dst = VM(self.engine, self.binary, self.d, self.dst_file, self.size,
-                          incoming=self.uri, tag=self.engine + "-dst")
+                          incoming="defer" if self.setup else self.uri,
+                          tag=self.engine + "-dst")
             try:
                 self.dst.qmp = self.dst.connect()
                 break
@@ -477,6 +482,9 @@ class Migration:
                                                       self.dst.stderr_tail()).strip()))
         self.src_events = set_events(self.src.qmp)
         self.dst_events = set_events(self.dst.qmp)
+        if self.setup:
+            self.setup(self.src.qmp, self.dst.qmp)
+            self.dst.qmp.ok("migrate-incoming", {"uri": self.uri})
         self.src.qmp.ok("migrate-set-parameters",
                         {"max-bandwidth": UNLIMITED_BW, "downtime-limit": self.downtime_limit})
         st = self.src.qmp.ok("query-status")

@@ -7,6 +7,8 @@
 
 #include "migration/mig_internal.h"
 #include "ram/ram.h"
+#include "multifd/multifd_recv.h"
+#include "multifd/multifd_wire.h"
 #include "savevm/savevm.h"
 
 /* ---- the return path, destination side ------------------------------------------------- */
@@ -70,11 +72,14 @@ static int in_open(vmig_migration_t *m)
     if (in->listener) {
         /* The bound address stays in query-migrate until the end, as QEMU's. */
         int r = vmig_listener_accept(in->listener, &in->ch, &in->err);
+        if (r == 0)
+            r = mig_multifd_in_start(m, in->listener);
         vmig_listener_close(in->listener);
         in->listener = NULL;
         return r;
     }
-    return mig_open_channel(m, in->uri, VMIG_CHANNEL_INCOMING, &in->ch, &in->err);
+    int r = mig_open_channel(m, in->uri, VMIG_CHANNEL_INCOMING, &in->ch, &in->err);
+    return r == 0 ? mig_multifd_in_start(m, NULL) : r;
 }
 
 static int in_co(void *arg)
@@ -108,11 +113,17 @@ static int in_co(void *arg)
             vmig_savevm_load_cleanup(e->savevm);
             r = vmig_error_set(&in->err, -ENOTSUP, "postcopy is not supported by vmig yet");
         } else if (r < 0) {
+            /* A multifd channel's failure stopped the main stream: its
+             * message says why. */
+            const vmig_error_t *me = in->mf ? vmig_multifd_recv_error(in->mf) : NULL;
+            if (me && me->code)
+                vmig_error_set(&in->err, me->code, "%s", me->msg);
             vmig_error_set(&in->err, r, "%s", vmig_stream_error_msg(in->s));
         }
         vmig_savevm_set_load_hooks(e->savevm, NULL);
     }
     co_cancel_clear();
+    mig_multifd_in_end(m, r);
     /* Tell the source how the load went before the channel goes. */
     if (in->rp_s) {
         rp_send(in, VMIG_RP_MSG_SHUT, r < 0 ? 1 : 0);
@@ -163,7 +174,13 @@ static int listen_co(void *arg)
 {
     listen_call_t *c = arg;
     mig_in_t *in = &c->m->in;
-    int r = vmig_listener_open(c->m->e->loop, in->uri, 1, &in->listener, c->err);
+    /* Room for every multifd channel next to the main one (QEMU: channels
+     * + 1 when multifd is on at listen time). Always that much: capability
+     * multifd may come after -incoming, and a source connects its channels
+     * at once; a full backlog drops their SYNs, each then retried a second
+     * later. */
+    int r = vmig_listener_open(c->m->e->loop, in->uri, VMIG_MULTIFD_CHANNELS_MAX + 1,
+                               &in->listener, c->err);
     if (r == 0) {
         in->listen_uri = strdup(vmig_listener_uri(in->listener));
         if (!in->listen_uri)

@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "migration/mig_params.h"
 #include "migration/migration.h"
+#include "ram/ram.h"
 #include "stream/stream.h"
 #include "vmig/co.h"
 
@@ -68,6 +69,8 @@ typedef struct mig_out {
     uint64_t win_pages;       /* pages sent at the window start */
     uint64_t passes;          /* dirty-sync-count already announced by MIGRATION_PASS */
     uint64_t bytes_total;     /* bytes written on the main channel, kept after it closes */
+    struct vmig_multifd_send *mf; /* capability multifd: the channels, else NULL */
+    vmig_ram_multifd_ops_t mf_ops; /* how the RAM handler reaches them */
 } mig_out_t;
 
 /* The incoming migration (the destination). */
@@ -87,6 +90,8 @@ typedef struct mig_in {
     char *listen_uri;         /* the address actually bound (socket-address), malloc'd */
     uint64_t bytes_total;     /* bytes read from the main channel, kept after it closes */
     bool cancel;              /* the engine closes */
+    struct vmig_multifd_recv *mf; /* capability multifd: the channels, else NULL */
+    vmig_ram_multifd_ops_t mf_ops; /* how the RAM loader reaches them */
 } mig_in_t;
 
 struct vmig_migration {
@@ -149,5 +154,22 @@ int mig_qmp_register(vmig_migration_t *m);
 
 /* Milliseconds on the loop's clock (fresh, not the cached loop time). */
 uint64_t mig_now_ms(void);
+
+/* mig_multifd.c: the multifd channels of either direction. */
+/* Is multifd in force, and can uri carry it (tcp:, unix:)? */
+bool mig_multifd_on(const vmig_migration_t *m);
+bool mig_multifd_uri_ok(const char *uri);
+/* Source, after the main channel connected: open the channels, hand them
+ * to the RAM handler. 0 or an error kept in m->out.err. */
+int mig_multifd_out_start(vmig_migration_t *m);
+/* Source: stop the channels at once (cancel, failure). */
+void mig_multifd_out_shutdown(vmig_migration_t *m, int code);
+/* Source, at the end (r: the job's result): channels closed and freed. */
+void mig_multifd_out_end(vmig_migration_t *m, int r);
+/* Destination, after the main connection: accept and check every channel
+ * on l, hand them to the RAM loader. 0 or an error kept in m->in.err. */
+int mig_multifd_in_start(vmig_migration_t *m, vmig_listener_t *l);
+/* Destination, at the end (r: the load's result). */
+void mig_multifd_in_end(vmig_migration_t *m, int r);
 
 #endif

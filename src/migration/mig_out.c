@@ -287,6 +287,11 @@ static int setup_phase(vmig_migration_t *m)
         return r;
     if (o->cancel)
         return -ECANCELED;
+    r = mig_multifd_out_start(m);
+    if (r < 0)
+        return r;
+    if (o->cancel)
+        return -ECANCELED;
     o->s = vmig_stream_new_writer(o->ch, 0);
     if (!o->s)
         return out_fail(o, -ENOMEM, "%s", "out of memory");
@@ -341,12 +346,15 @@ static int out_co(void *arg)
         r = -ECANCELED;
     if (r < 0 && o->ch)
         vmig_channel_shutdown(o->ch, SHUT_RDWR);
+    if (r < 0)
+        mig_multifd_out_shutdown(m, r);
     if (o->rp_co) {
         co_event_wait(&o->rp_done, -1);
         co_join(o->rp_co, NULL);
         o->rp_co = NULL;
     }
     vmig_savevm_save_cleanup(e->savevm);
+    mig_multifd_out_end(m, r);
     vmig_ram_set_phase(e->ram, VMIG_RAM_PHASE_PRECOPY);
     if (o->rp_s) {
         vmig_stream_free(o->rp_s);
@@ -508,6 +516,7 @@ void mig_out_cancel(vmig_migration_t *m)
      * embedder's stop) returns now. */
     if (o->ch)
         vmig_channel_shutdown(o->ch, SHUT_RDWR);
+    mig_multifd_out_shutdown(m, -ECANCELED);
     co_cancel(o->co);
 }
 

@@ -22,13 +22,14 @@
  * - In a capability list the same capability may appear twice: the last
  *   one wins.
  * - 7.2 neither range-checks nor stores multifd-zlib-level and
- *   multifd-zstd-level (any uint8 is accepted, the query still shows 1):
- *   vmig keeps no such bug, it refuses them as not implemented unless they
- *   are set to the default.
+ *   multifd-zstd-level (any uint8 is accepted, the query still shows 1,
+ *   level 1 is used): vmig keeps no such bug, it checks them (0..9, 0..20,
+ *   later QEMU's texts), stores and uses them.
  * - The host checks of 7.2 (userfaultfd for postcopy-ram on a destination,
- *   write-protect support and the RAM configuration for background-snapshot,
- *   the incoming URI for multifd) are not imitated: vmig refuses those
- *   capabilities as not implemented, after the checks it does imitate.
+ *   write-protect support and the RAM configuration for background-snapshot)
+ *   are not imitated: vmig refuses those capabilities as not implemented,
+ *   after the checks it does imitate. Multifd on a non-socket URI fails at
+ *   migrate time, as in 7.2 ("multifd is not supported by current protocol").
  * - block-bitmap-mapping's alias checks are not imitated yet: vmig takes
  *   only the empty list (a later issue implements the mapping).
  * What vmig adds: its own refusals come after the checks it imitates, so an
@@ -252,13 +253,13 @@ static const pdesc_t params[] = {
     P("downtime-limit", PT_U64, downtime_limit, PP_USED),
     P("x-checkpoint-delay", PT_U32, x_checkpoint_delay, PP_DEFAULT_ONLY),
     P("block-incremental", PT_BOOL, block_incremental, PP_DEFAULT_ONLY),
-    P("multifd-channels", PT_U8, multifd_channels, PP_DEFAULT_ONLY),
+    P("multifd-channels", PT_U8, multifd_channels, PP_USED),
     P("xbzrle-cache-size", PT_U64, xbzrle_cache_size, PP_USED),
     P("max-postcopy-bandwidth", PT_U64, max_postcopy_bandwidth, PP_DEFAULT_ONLY),
     P("max-cpu-throttle", PT_U8, max_cpu_throttle, PP_USED),
-    P("multifd-compression", PT_MFC, multifd_compression, PP_DEFAULT_ONLY),
-    P("multifd-zlib-level", PT_U8, multifd_zlib_level, PP_DEFAULT_ONLY),
-    P("multifd-zstd-level", PT_U8, multifd_zstd_level, PP_DEFAULT_ONLY),
+    P("multifd-compression", PT_MFC, multifd_compression, PP_USED),
+    P("multifd-zlib-level", PT_U8, multifd_zlib_level, PP_USED),
+    P("multifd-zstd-level", PT_U8, multifd_zstd_level, PP_USED),
     P("block-bitmap-mapping", PT_BBM, block_bitmap_mapping, PP_DEFAULT_ONLY),
 };
 #undef P
@@ -416,7 +417,12 @@ static int params_check(const vmig_mig_params_t *p, const bool *caps, vmig_qmp_e
                        "an integer in the range of 0 to (2000 * 1000) ms");
     if (p->multifd_channels < 1)
         return generic(err, fmt, "multifd_channels", "a value between 1 and 255");
-    /* (multifd-zlib-level / multifd-zstd-level: no check in 7.2) */
+    /* 7.2 neither checks nor stores these two (a bug: it always uses 1);
+     * vmig uses them, so it checks them as later QEMU does. */
+    if (p->multifd_zlib_level > 9)
+        return generic(err, fmt, "multifd_zlib_level", "a value between 0 and 9");
+    if (p->multifd_zstd_level > 20)
+        return generic(err, fmt, "multifd_zstd_level", "a value between 0 and 20");
     if (p->xbzrle_cache_size < MIG_TARGET_PAGE_SIZE ||
         (p->xbzrle_cache_size & (p->xbzrle_cache_size - 1)) != 0)
         return generic(err, fmt, "xbzrle_cache_size",

@@ -28,7 +28,7 @@
     XX(BLOCK, "block", 0)                                      \
     XX(RETURN_PATH, "return-path", 1)                          \
     XX(PAUSE_BEFORE_SWITCHOVER, "pause-before-switchover", 1)  \
-    XX(MULTIFD, "multifd", 0)                                  \
+    XX(MULTIFD, "multifd", 1)                                  \
     XX(DIRTY_BITMAPS, "dirty-bitmaps", 0)                      \
     XX(POSTCOPY_BLOCKTIME, "postcopy-blocktime", 0)            \
     XX(LATE_BLOCK_ACTIVATE, "late-block-activate", 0)          \

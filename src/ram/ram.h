@@ -166,4 +166,31 @@ void vmig_ram_set_load_postcopy(vmig_ram_t *ram, bool advised);
  * Kept across loads until set again. */
 void vmig_ram_set_load_opts(vmig_ram_t *ram, const vmig_ram_load_opts_t *opts);
 
+/* ---- multifd: normal pages on other channels (spec/multifd.md §5-§6) ---------- */
+
+/* Set by the migration job while capability multifd is in force; the RAM
+ * handler calls them from its coroutine. */
+typedef struct vmig_ram_multifd_ops {
+    void *opaque; /* their first argument */
+    /* Source: a normal (non-zero) page at offset of block, for a packet; may
+     * suspend while every channel is busy. Returns the bytes handed to the
+     * channels by this call (a packet: pages x page size + header; usually
+     * 0), which count as multifd-bytes, transferred and against the rate
+     * limit, or a negative errno (the migration fails). */
+    int64_t (*queue_page)(void *opaque, vmig_ram_block_t *block, uint64_t offset);
+    /* Source: right before every RAM EOS: send what is queued and a SYNC on
+     * every channel, and wait until they are written. Bytes handed over, or
+     * a negative errno. */
+    int64_t (*send_sync)(void *opaque);
+    /* Destination: at every RAM EOS: wait until every channel has loaded up
+     * to its SYNC, then let them go on. 0 or a negative errno; err gets the
+     * message of a failure. */
+    int (*recv_sync)(void *opaque, vmig_error_t *err);
+} vmig_ram_multifd_ops_t;
+
+/* NULL: multifd off. The ops must outlive the migration that uses them. */
+void vmig_ram_set_multifd(vmig_ram_t *ram, const vmig_ram_multifd_ops_t *ops);
+/* Destination, multifd channels: a page was written at offset of block. */
+void vmig_ram_mark_received(vmig_ram_block_t *block, uint64_t offset);
+
 #endif

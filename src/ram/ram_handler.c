@@ -109,3 +109,14 @@ void vmig_ram_set_load_opts(vmig_ram_t *ram, const vmig_ram_load_opts_t *opts)
 {
     ram->load_opts = *opts;
 }
+
+void vmig_ram_set_multifd(vmig_ram_t *ram, const vmig_ram_multifd_ops_t *ops)
+{
+    ram->mf = ops;
+}
+
+void vmig_ram_mark_received(vmig_ram_block_t *block, uint64_t offset)
+{
+    if (block->recv && offset < block->length)
+        mark_received(block, offset);
+}

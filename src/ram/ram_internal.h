@@ -91,6 +91,7 @@ struct vmig_ram {
     bool load_postcopy;               /* postcopy advised: page sizes in the block list */
     vmig_ram_load_opts_t load_opts;   /* capabilities of the destination (compress) */
     vmig_work_ring_t load_ring;       /* COMPRESS_PAGE payloads in batches for the pool */
+    const vmig_ram_multifd_ops_t *mf; /* multifd channels of either direction, or NULL */
     co_work_limit_t load_limit;       /* the loader's pool jobs in flight */
     bool load_limit_ready;            /* load_limit initialised (once: orphans may use it) */
     vmig_ram_block_t *load_last;      /* block of the last page record (CONTINUE) */
@@ -152,6 +153,13 @@ void vmig__ram_dirty_cleanup(vmig_ram_t *ram);
 
 /* ram_handler.c: count bytes of the page stream (transferred and the
  * current phase's counter). */
+/* Incoming: the page at offset of b has arrived. */
+static inline void mark_received(vmig_ram_block_t *b, uint64_t offset)
+{
+    uint64_t page = offset >> RAM_PAGE_BITS;
+    b->recv[page >> 6] |= UINT64_C(1) << (page & 63);
+}
+
 static inline void ram_count_bytes(vmig_ram_t *ram, uint64_t n)
 {
     ram->c.transferred += n;
@@ -167,6 +175,19 @@ static inline void ram_count_bytes(vmig_ram_t *ram, uint64_t n)
         break;
     }
 }
+
+/* Bytes handed to multifd channels: QEMU counts them (uncompressed) as
+ * multifd-bytes and transferred, and against the main stream's rate limit. */
+static inline void ram_count_multifd(vmig_ram_t *ram, vmig_stream_t *s, uint64_t n)
+{
+    ram->c.multifd_bytes += n;
+    ram_count_bytes(ram, n);
+    vmig_stream_rate_account(s, n);
+}
+
+/* ram_save.c: before a RAM EOS, the multifd channels' SYNC (if multifd is
+ * on). 0 or a negative errno set on s. */
+int vmig__ram_multifd_sync(vmig_ram_t *ram, vmig_stream_t *s);
 
 /* ram_send.c: send dirty pages from the cursor until nothing is dirty (then
  * *done), or, if limited, until the stream's rate limit or the iteration's

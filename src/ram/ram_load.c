@@ -173,11 +173,6 @@ static int block_from_stream(vmig_ram_t *ram, vmig_stream_t *s, unsigned flags,
     return 0;
 }
 
-static inline void mark_received(vmig_ram_block_t *b, uint64_t offset)
-{
-    uint64_t page = offset >> RAM_PAGE_BITS;
-    b->recv[page >> 6] |= UINT64_C(1) << (page & 63);
-}
 
 /* An XBZRLE record's body (spec/xbzrle.md §2, §4): decoded onto the page's
  * current contents with QEMU 7.2's messages. QEMU prints a second line,
@@ -393,7 +388,16 @@ int vmig__ram_load(vmig_stream_t *s, void *opaque, uint32_t version_id, int sect
                 return r;
             break;
         case VMIG_RAM_SAVE_FLAG_EOS:
-            return drain_compressed(ram, s);
+            r = drain_compressed(ram, s);
+            if (r == 0 && ram->mf) {
+                /* What the channels carried before this EOS is in memory
+                 * before anything after it is loaded (spec/multifd.md §6). */
+                vmig_error_t err = {0};
+                r = ram->mf->recv_sync(ram->mf->opaque, &err);
+                if (r < 0)
+                    r = vmig_stream_set_error(s, r, "%s", err.msg[0] ? err.msg : vmig_strerror(r));
+            }
+            return r;
         default:
             if (flags & VMIG_RAM_SAVE_FLAG_HOOK)
                 return vmig_stream_set_error(s, -EINVAL,

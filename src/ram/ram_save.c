@@ -81,8 +81,22 @@ int vmig__ram_save_setup(vmig_stream_t *s, void *opaque)
         if (ram->ignore_shared)
             vmig_stream_put_be64(s, 0);
     }
+    r = vmig__ram_multifd_sync(ram, s);
+    if (r < 0)
+        return r;
     vmig_stream_put_be64(s, VMIG_RAM_SAVE_FLAG_EOS);
     return vmig_stream_error(s);
+}
+
+int vmig__ram_multifd_sync(vmig_ram_t *ram, vmig_stream_t *s)
+{
+    if (!ram->mf)
+        return 0;
+    int64_t n = ram->mf->send_sync(ram->mf->opaque);
+    if (n < 0)
+        return send_failed(s, (int)n);
+    ram_count_multifd(ram, s, (uint64_t)n);
+    return 0;
 }
 
 int vmig__ram_save_iterate(vmig_stream_t *s, void *opaque)
@@ -97,6 +111,9 @@ int vmig__ram_save_iterate(vmig_stream_t *s, void *opaque)
     r = vmig__ram_send(ram, s, true, &done);
     if (r < 0)
         return send_failed(s, r);
+    r = vmig__ram_multifd_sync(ram, s);
+    if (r < 0)
+        return r;
     vmig_stream_put_be64(s, VMIG_RAM_SAVE_FLAG_EOS);
     ram_count_bytes(ram, 8); /* QEMU counts an iteration's EOS, not setup's or completion's */
     r = vmig_stream_error(s);
@@ -123,6 +140,9 @@ int vmig__ram_save_complete(vmig_stream_t *s, void *opaque)
     r = vmig__ram_send(ram, s, false, &done);
     if (r < 0)
         return send_failed(s, r);
+    r = vmig__ram_multifd_sync(ram, s);
+    if (r < 0)
+        return r;
     vmig_stream_put_be64(s, VMIG_RAM_SAVE_FLAG_EOS);
     return vmig_stream_error(s);
 }

@@ -579,6 +579,16 @@ static int send_page(ram_sender_t *c, vmig_ram_block_t *b, uint64_t page)
             vmig_xbzrle_cache_zero_page(&ram->xb, addr, &r);
         return push(c, b, page, Q_ZERO, NULL, NULL, 0);
     }
+    /* Multifd takes every other page (not in postcopy, where a host page
+     * is placed whole); XBZRLE is then never used, as in QEMU (§5). */
+    if (ram->mf && !r.postcopy) {
+        int64_t n = ram->mf->queue_page(ram->mf->opaque, b, page << RAM_PAGE_BITS);
+        if (n < 0)
+            return (int)n;
+        ram_count_multifd(ram, c->s, (uint64_t)n);
+        ram->c.normal++;
+        return 0;
+    }
     if (xb) {
         uint8_t *cached = NULL;
         switch (vmig_xbzrle_cache_page(&ram->xb, addr, host, &r, &cached)) {

@@ -56,7 +56,10 @@ static void test_struct_defaults(void **state)
     assert_string_equal(p->tls_creds, "");
     assert_string_equal(p->tls_hostname, "");
     assert_string_equal(p->tls_authz, "");
+    assert_int_equal(p->multifd_channels, 2);
     assert_int_equal(p->multifd_compression, VMIG_MULTIFD_COMPRESSION_NONE);
+    assert_int_equal(p->multifd_zlib_level, 1);
+    assert_int_equal(p->multifd_zstd_level, 1);
     assert_null(p->block_bitmap_mapping);
     for (int c = 0; c < VMIG_MIG_CAP__MAX; c++)
         assert_false(cfg.caps[c]);
@@ -91,13 +94,15 @@ static void test_cap_names(void **state)
     qmp_schema_free(s);
 }
 
-/* Exactly the capabilities this issue implements are marked so. */
+/* Exactly the capabilities vmig implements are marked so (multifd
+ * included). */
 static void test_cap_implemented(void **state)
 {
     static const vmig_mig_cap_t impl[] = {
         VMIG_MIG_CAP_XBZRLE,        VMIG_MIG_CAP_AUTO_CONVERGE, VMIG_MIG_CAP_COMPRESS,
         VMIG_MIG_CAP_EVENTS,        VMIG_MIG_CAP_RELEASE_RAM,
         VMIG_MIG_CAP_RETURN_PATH, VMIG_MIG_CAP_PAUSE_BEFORE_SWITCHOVER,
+        VMIG_MIG_CAP_MULTIFD,
     };
     for (int c = 0; c < VMIG_MIG_CAP__MAX; c++) {
         bool want = false;

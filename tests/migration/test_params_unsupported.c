@@ -1,9 +1,13 @@
 /* test_params_unsupported.c — what vmig does not implement yet: every
  * capability whose map column is 0 is refused when turned on ("Capability
- * 'NAME' is not supported by vmig yet") and accepted when turned off; every
- * parameter outside this issue's set accepts only its default ("Parameter
- * 'NAME' is not supported by vmig yet"); announce-* are stored; tls-* take
- * null as ""; block-bitmap-mapping takes only the empty list, then shows it. */
+ * 'NAME' is not supported by vmig yet") and accepted when turned off, every
+ * implemented one (multifd included) is accepted and shown; every parameter
+ * vmig does not implement accepts only its default ("Parameter 'NAME' is
+ * not supported by vmig yet"), every other one (the multifd ones included)
+ * takes another value and shows it; the first unimplemented parameter in
+ * schema order is named, after the range checks; announce-* are stored;
+ * tls-* take null as ""; block-bitmap-mapping takes only the empty list,
+ * then shows it. */
 #include "params_test.h"
 
 static json_t *run(vmig_mig_config_t *cfg, const char *command, json_t *args /* stolen */)
@@ -44,6 +48,7 @@ static void test_caps(void **state)
          * first (test_params_caps covers those texts). */
         if (c == VMIG_MIG_CAP_ZERO_COPY_SEND || c == VMIG_MIG_CAP_POSTCOPY_PREEMPT) {
             assert_non_null(json_object_get(r, "error"));
+            assert_false(cfg.caps[c]);
         } else if (vmig_mig_cap_implemented((vmig_mig_cap_t)c)) {
             assert_non_null(json_object_get(r, "return"));
             assert_true(cfg.caps[c]);
@@ -51,12 +56,37 @@ static void test_caps(void **state)
             expect_unsupported(r, "Capability", name);
             assert_false(cfg.caps[c]);
         }
+        if (vmig_mig_cap_implemented((vmig_mig_cap_t)c)) {
+            /* The query shows it on. */
+            json_t *q = vmig_mig_query_caps(&cfg);
+            json_t *e = json_array_get(q, (size_t)c);
+            assert_string_equal(json_string_value(json_object_get(e, "capability")), name);
+            assert_true(json_is_true(json_object_get(e, "state")));
+            json_decref(q);
+        }
         json_decref(r);
         vmig_mig_config_close(&cfg);
     }
+    /* With multifd on (reachable now that vmig implements it),
+     * zero-copy-send passes 7.2's checks and meets vmig's refusal. */
+    vmig_mig_config_t cfg;
+    assert_int_equal(vmig_mig_config_init(&cfg), 0);
+    json_t *r = run(&cfg, "migrate-set-capabilities",
+                    json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "multifd", "state",
+                              1));
+    assert_non_null(json_object_get(r, "return"));
+    json_decref(r);
+    r = run(&cfg, "migrate-set-capabilities",
+            json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "zero-copy-send", "state",
+                      1));
+    expect_unsupported(r, "Capability", "zero-copy-send");
+    assert_false(cfg.caps[VMIG_MIG_CAP_ZERO_COPY_SEND]);
+    assert_true(cfg.caps[VMIG_MIG_CAP_MULTIFD]);
+    json_decref(r);
+    vmig_mig_config_close(&cfg);
 }
 
-/* The parameters this issue implements (stored and used, or stored). */
+/* The parameters vmig implements (stored and used, or stored). */
 static bool implemented(const char *name)
 {
     static const char *const impl[] = {
@@ -64,7 +94,8 @@ static bool implemented(const char *name)
         "cpu-throttle-initial", "cpu-throttle-increment", "cpu-throttle-tailslow",
         "max-cpu-throttle", "announce-initial", "announce-max", "announce-rounds",
         "announce-step", "compress-level", "compress-threads", "compress-wait-thread",
-        "decompress-threads", "xbzrle-cache-size",
+        "decompress-threads", "xbzrle-cache-size", "multifd-channels", "multifd-compression",
+        "multifd-zlib-level", "multifd-zstd-level",
     };
     for (size_t i = 0; i < sizeof(impl) / sizeof(impl[0]); i++)
         if (strcmp(impl[i], name) == 0)
@@ -138,6 +169,49 @@ static void test_params(void **state)
     qmp_schema_free(s);
 }
 
+/* Several refusals in one request: the range checks (7.2's, and vmig's
+ * multifd levels) come first, then the first parameter vmig does not
+ * implement in schema order, whatever the request's order. Nothing is
+ * applied. */
+static void test_refusal_order(void **state)
+{
+    static const struct {
+        const char *args;
+        const char *text;
+    } cases[] = {
+        { "{\"max-postcopy-bandwidth\": 1, \"tls-creds\": \"tls0\"}",
+          "Parameter 'tls-creds' is not supported by vmig yet" },
+        { "{\"block-incremental\": true, \"x-checkpoint-delay\": 1}",
+          "Parameter 'x-checkpoint-delay' is not supported by vmig yet" },
+        { "{\"max-postcopy-bandwidth\": 1, \"multifd-channels\": 4, \"block-incremental\": true}",
+          "Parameter 'block-incremental' is not supported by vmig yet" },
+        { "{\"tls-hostname\": \"h\", \"multifd-zlib-level\": 10}",
+          "Parameter 'multifd_zlib_level' expects a value between 0 and 9" },
+        { "{\"x-checkpoint-delay\": 1, \"multifd-zstd-level\": 21}",
+          "Parameter 'multifd_zstd_level' expects a value between 0 and 20" },
+        { "{\"tls-authz\": \"a\", \"compress-level\": 10, \"multifd-compression\": \"zlib\"}",
+          "Parameter 'compress_level' expects a value between 0 and 9" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vmig_mig_config_t cfg;
+        assert_int_equal(vmig_mig_config_init(&cfg), 0);
+        json_t *before = pt_snapshot(&cfg);
+        json_t *r = run(&cfg, "migrate-set-parameters", json_loads(cases[i].args, 0, NULL));
+        json_t *e = json_object_get(r, "error");
+        if (!e)
+            fprintf(stderr, "%s: accepted\n", cases[i].args);
+        assert_non_null(e);
+        assert_string_equal(json_string_value(json_object_get(e, "class")), "GenericError");
+        assert_string_equal(json_string_value(json_object_get(e, "desc")), cases[i].text);
+        json_t *after = pt_snapshot(&cfg);
+        assert_true(json_equal(before, after));
+        json_decref(after);
+        json_decref(before);
+        json_decref(r);
+        vmig_mig_config_close(&cfg);
+    }
+}
+
 static void test_strings_and_list(void **state)
 {
     vmig_mig_config_t cfg;
@@ -172,6 +246,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_refusal_order),
         cmocka_unit_test(test_strings_and_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
