@@ -114,12 +114,14 @@ static int hook_recv_sync(void *opaque, vmig_error_t *err)
     return vmig_multifd_recv_sync(m->in.mf, err);
 }
 
-/* A channel failed: stop the main stream too, so the load ends with it. */
+/* A channel failed: stop the main stream too, so the load ends with it
+ * and the source's writes fail. With a return path only its read side: the
+ * write side must still carry SHUT 1, which tells the source. */
 static void on_channel_error(void *opaque)
 {
     vmig_migration_t *m = opaque;
     if (m->in.ch)
-        vmig_channel_shutdown(m->in.ch, SHUT_RDWR);
+        vmig_channel_shutdown(m->in.ch, m->in.rp_s ? SHUT_RD : SHUT_RDWR);
 }
 
 int mig_multifd_in_start(vmig_migration_t *m, vmig_listener_t *l)

@@ -228,6 +228,12 @@ static int completion(vmig_migration_t *m)
                 return -ECANCELED;
         if (o->err.code)
             return o->err.code;
+        /* The return path ended without SHUT: the destination went away
+         * without saying the load worked (QEMU fails it too). */
+        if (!o->rp_shut)
+            return out_fail(o, -EPIPE, "%s",
+                            "RP: the destination closed the return path before reporting "
+                            "the end of its load");
     }
     return 0;
 }

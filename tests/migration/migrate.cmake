@@ -1,7 +1,8 @@
 # tests/migration/migrate.cmake — migration integration tests (python3):
 # vmig-vmm to vmig-vmm over every URI kind, cancel and failure in each phase,
 # streams for another RAM layout, and live migration with QEMU 7.2 in both
-# directions, with compress and xbzrle too (skipped with 77 when
+# directions, with compress and xbzrle too, multifd between vmig-vmm
+# processes and with QEMU (skipped with 77 when
 # qemu-system-x86_64 is not installed, or while vmig refuses the capability).
 # Labels "migration;integration"; each test bounds itself in time too.
 find_program(VMIG_PYTHON3 python3)
@@ -31,3 +32,6 @@ vmig_migrate_tests(test_migrate_layout.py 180
 vmig_migrate_tests(test_migrate_qemu.py 300
   qemu-to-vmig qemu-to-vmig-stopped vmig-to-qemu vmig-to-qemu-stopped qemu-to-vmig-rp
   vmig-to-qemu-rp qemu-to-vmig-compress vmig-to-qemu-compress vmig-to-qemu-xbzrle)
+vmig_migrate_tests(test_migrate_multifd.py 120
+  vmig-to-qemu-none vmig-to-qemu-zlib vmig-to-qemu-zstd qemu-to-vmig-none qemu-to-vmig-zlib
+  qemu-to-vmig-zstd vmig-unix exec-refused)
