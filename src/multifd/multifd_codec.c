@@ -13,6 +13,7 @@
 #include <zstd_errors.h>
 
 #include "multifd/multifd_wire.h"
+#include "util/pool_yield.h"
 
 /* A decoder that has filled its pages keeps inflating what is left of the
  * payload to report how much too much it holds; a hostile payload can
@@ -248,7 +249,9 @@ static ssize_t zlib_encode(vmig_multifd_codec_t *c, const uint8_t *const *pages,
     uInt room = cap > UINT_MAX ? UINT_MAX : (uInt)cap;
     zs->next_out = out;
     zs->avail_out = room;
+    uint64_t yield_ns = 0;
     for (size_t i = 0; i < n; i++) {
+        vmig_pool_yield(&yield_ns);
         if (c->skip_stored) {
             int want = worth_deflating(pages[i], page_size) ? c->level : 0;
             /* deflateParams ends the current block (deflate with Z_BLOCK)
@@ -290,7 +293,9 @@ static ssize_t zstd_encode(vmig_multifd_codec_t *c, const uint8_t *const *pages,
                            size_t page_size, uint8_t *out, size_t cap)
 {
     ZSTD_outBuffer ob = {out, cap, 0};
+    uint64_t yield_ns = 0;
     for (size_t i = 0; i < n; i++) {
+        vmig_pool_yield(&yield_ns);
         bool last = i + 1 == n;
         ZSTD_inBuffer ib = {pages[i], page_size, 0};
         for (;;) {
@@ -404,7 +409,9 @@ static int zlib_decode(vmig_multifd_codec_t *c, const uint8_t *in, size_t len,
     zs->avail_in = 0;
     /* Page by page: the output window is exactly one page, so nothing can
      * be written outside the caller's pages whatever the payload holds. */
+    uint64_t yield_ns = 0;
     for (size_t i = 0; i < n; i++) {
+        vmig_pool_yield(&yield_ns);
         zs->next_out = pages[i];
         zs->avail_out = (uInt)page_size;
         while (zs->avail_out > 0) {
@@ -486,7 +493,9 @@ static int zstd_decode(vmig_multifd_codec_t *c, const uint8_t *in, size_t len,
 {
     uint64_t want = (uint64_t)n * page_size, got = 0;
     ZSTD_inBuffer ib = {in, len, 0};
+    uint64_t yield_ns = 0;
     for (size_t i = 0; i < n; i++) {
+        vmig_pool_yield(&yield_ns);
         ZSTD_outBuffer ob = {pages[i], page_size, 0};
         while (ob.pos < ob.size) {
             int r = zstd_step(c, &ob, &ib, &got, msg, msglen);

@@ -8,6 +8,7 @@
 
 #include "ram/ram_compress.h"
 #include "ram/ram_wire.h"
+#include "util/pool_yield.h"
 
 #define PAGE VMIG_RAM_TARGET_PAGE_SIZE
 
@@ -81,7 +82,9 @@ void ram_load_batch_commit(ram_load_batch_t *lb, uint8_t *host, uint32_t len, vo
 int ram_load_batch_run(void *batch)
 {
     ram_load_batch_t *lb = batch;
+    uint64_t yield_ns = 0;
     for (size_t i = 0; i < lb->n; i++) {
+        vmig_pool_yield(&yield_ns);
         entry_t *e = &lb->e[i];
         e->r = vmig_decompress_page_msg(lb->in[i], e->len, lb->out[i], PAGE, e->msg,
                                         sizeof(e->msg));

@@ -9,6 +9,7 @@
 #include "ram/ram_compress.h"
 #include "ram/ram_wire.h"
 #include "ram/ram_xbzrle.h"
+#include "util/pool_yield.h"
 
 #define PAGE VMIG_RAM_TARGET_PAGE_SIZE
 /* Output slot: compressBound(page) rounded up; XBZRLE uses one page of it
@@ -121,7 +122,9 @@ static ssize_t compress_one(ram_work_t *w, size_t i)
 int ram_work_run(void *arg)
 {
     ram_work_t *w = arg;
+    uint64_t yield_ns = 0;
     for (size_t i = 0; i < w->n; i++) {
+        vmig_pool_yield(&yield_ns);
         job_t *j = &w->jobs[i];
         if (j->kind == JOB_XBZRLE)
             j->len = vmig_xbzrle_encode(slot_old(w, i), slot_new(w, i), PAGE, slot_out(w, i), PAGE);
