@@ -200,6 +200,16 @@ int vmig_multifd_send_new(uv_loop_t *loop, const char *uri, const vmig_multifd_s
     return 0;
 }
 
+/* Wait until a channel finishes a packet or one fails: 0 or the error. */
+static int wait_freed(vmig_multifd_send_t *s)
+{
+    if (s->err.code)
+        return s->err.code;
+    co_event_reset(&s->freed);
+    int r = co_event_wait(&s->freed, -1);
+    return r < 0 ? r : s->err.code;
+}
+
 /* The next channel without a packet, from s->next on; waits for one. */
 static int free_channel(vmig_multifd_send_t *s, mf_chan_t **out)
 {
@@ -213,8 +223,7 @@ static int free_channel(vmig_multifd_send_t *s, mf_chan_t **out)
                 return 0;
             }
         }
-        co_event_reset(&s->freed);
-        int r = co_event_wait(&s->freed, -1);
+        int r = wait_freed(s);
         if (r < 0)
             return r;
     }
@@ -278,10 +287,7 @@ int64_t vmig_multifd_send_sync(vmig_multifd_send_t *s)
     for (unsigned i = 0; i < s->o.channels; i++) {
         mf_chan_t *c = &s->chan[i];
         while (c->busy) {
-            if (s->err.code)
-                return s->err.code;
-            co_event_reset(&s->freed);
-            int r = co_event_wait(&s->freed, -1);
+            int r = wait_freed(s);
             if (r < 0)
                 return r;
         }
@@ -291,10 +297,7 @@ int64_t vmig_multifd_send_sync(vmig_multifd_send_t *s)
         bytes += give(s, c);
     }
     while (s->syncs_pending) {
-        if (s->err.code)
-            return s->err.code;
-        co_event_reset(&s->freed);
-        int r = co_event_wait(&s->freed, -1);
+        int r = wait_freed(s);
         if (r < 0)
             return r;
     }

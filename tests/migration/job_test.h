@@ -134,6 +134,19 @@ static inline bool job_in_done(void *arg)
     return s == VMIG_MIGRATION_STATUS_COMPLETED || s == VMIG_MIGRATION_STATUS_FAILED;
 }
 
+/* Run until both ends are done: both must have completed, without error. */
+static inline void job_wait_completed(uv_loop_t *loop, job_vm_t *src, job_vm_t *dst)
+{
+    job_run_until(loop, job_out_done, src, 60000);
+    job_run_until(loop, job_in_done, dst, 60000);
+    const char *e1 = vmig_engine_migration_error(src->e);
+    const char *e2 = vmig_engine_incoming_error(dst->e);
+    if (e1 || e2)
+        fail_msg("source: %s / destination: %s", e1 ? e1 : "-", e2 ? e2 : "-");
+    assert_int_equal(vmig_engine_migration_status(src->e), VMIG_MIGRATION_STATUS_COMPLETED);
+    assert_int_equal(vmig_engine_incoming_status(dst->e), VMIG_MIGRATION_STATUS_COMPLETED);
+}
+
 /* Where a destination listens (tcp:127.0.0.1:PORT after port 0). */
 static inline const char *job_listen_uri(job_vm_t *vm)
 {

@@ -31,13 +31,7 @@ static void migrate_and_check(bool source_running)
     assert_int_equal(vmig_engine_migrate(src.e, uri, &busy), -EBUSY);
     assert_string_equal(busy.msg, "There's a migration process in progress");
 
-    job_run_until(&loop, job_out_done, &src, 60000);
-    job_run_until(&loop, job_in_done, &dst, 60000);
-    const char *e1 = vmig_engine_migration_error(src.e), *e2 = vmig_engine_incoming_error(dst.e);
-    if (e1 || e2)
-        fail_msg("source: %s / destination: %s", e1 ? e1 : "-", e2 ? e2 : "-");
-    assert_int_equal(vmig_engine_migration_status(src.e), VMIG_MIGRATION_STATUS_COMPLETED);
-    assert_int_equal(vmig_engine_incoming_status(dst.e), VMIG_MIGRATION_STATUS_COMPLETED);
+    job_wait_completed(&loop, &src, &dst);
     assert_memory_equal(src.mem, dst.mem, src.size);
     assert_int_equal(vmig_engine_run_state(src.e), VMIG_RUN_STATE_POSTMIGRATE);
     /* The destination follows the source: running if it ran, else paused. */
