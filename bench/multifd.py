@@ -13,7 +13,8 @@ machine), and the source's monitor latency meanwhile
 verified.
 
   bench/multifd.py [--build DIR] [--size 1G] [--runs 3] [--channels 2]
-                   [--only vmig|qemu] [--json] [--smoke]
+                   [--compression none,zlib,zstd] [--only vmig|qemu] [--json]
+                   [--smoke]
 
 --json prints one object: <comp>_vmig_ms, <comp>_qemu_ms, <comp>_ratio
 (QEMU's time over vmig's: above 1, vmig is faster), <comp>_vmig_gibps,
@@ -129,6 +130,8 @@ def main(argv):
     ap = bl.arg_parser(__doc__.split("\n")[0], "guest RAM (default 1G)",
                        "runs per engine and compression (default 3)")
     ap.add_argument("--channels", type=int, default=2, help="multifd-channels (default 2)")
+    ap.add_argument("--compression", default=",".join(COMPS),
+                    help="which of none,zlib,zstd to run (default all)")
     ap.add_argument("--smoke", action="store_true", help="64M, one run")
     a = ap.parse_args(argv)
     if a.smoke:
@@ -136,6 +139,9 @@ def main(argv):
     bl.finish_args(ap, a)
     if not 1 <= a.channels <= 255:
         ap.error("--channels: 1..255")
+    comps = [c for c in a.compression.split(",") if c]
+    if not comps or any(c not in COMPS for c in comps):
+        ap.error("--compression: a comma-separated list of none, zlib, zstd")
     engines, binaries, notes, vmig_missing = bl.find_engines(PROG, a)
     res = {"size_bytes": a.size_bytes, "channels": a.channels,
            "loadavg_1min": bl.load_average(PROG, "times")}
@@ -151,7 +157,7 @@ def main(argv):
     try:
         src = os.path.join(d, "src.ram")
         make_mixed(src, a.size_bytes, d)
-        for comp in COMPS:
+        for comp in comps:
             got = {e: [] for e in engines}
             for e, _, x in bl.alternating_runs(PROG, engines, a.runs,
                                                lambda e: one(a, e, binaries[e], d, src, comp),
