@@ -103,6 +103,14 @@ static inline uv_loop_t *vt_loop(void)
     return co_loop(co_self());
 }
 
+/* In a coroutine: sleep until cond or about 10 s. */
+#define VT_WAIT_UNTIL(cond)                                                   \
+    do {                                                                   \
+        for (int i_ = 0; i_ < 10000 && !(cond); i_++)                      \
+            assert_int_equal(co_sleep(1), 0);                              \
+        assert_true(cond);                                                 \
+    } while (0)
+
 /* Milliseconds since an earlier uv_hrtime(). */
 static inline uint64_t vt_ms_since(uint64_t t0)
 {

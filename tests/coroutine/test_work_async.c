@@ -11,14 +11,6 @@
 /* The thread that runs the loops (release() must run there). */
 static uv_thread_t loop_thread;
 
-/* In a coroutine: sleep until cond or about 10 s. */
-#define WAIT_UNTIL(cond)                                                   \
-    do {                                                                   \
-        for (int i_ = 0; i_ < 10000 && !(cond); i_++)                      \
-            assert_int_equal(co_sleep(1), 0);                              \
-        assert_true(cond);                                                 \
-    } while (0)
-
 /* ---- shared control of blocking items and their releases ---------------------- */
 
 typedef struct ctl {
@@ -101,7 +93,7 @@ static void fill_pool(ctl_t *blk, harg_t args[POOL], co_work_item_t *items[POOL]
         assert_int_equal(co_work_start(NULL, block_fn, &args[i], NULL, &items[i]), 0);
         assert_non_null(items[i]);
     }
-    WAIT_UNTIL(atomic_load(&blk->started) == POOL);
+    VT_WAIT_UNTIL(atomic_load(&blk->started) == POOL);
 }
 
 /* Let fill_pool()'s items go and check their results. */
@@ -254,11 +246,11 @@ static int done_body(void *p)
     ctl_init(&c, NULL);
     harg_t h = {.ctl = &c, .id = 5};
     assert_int_equal(co_work_start(NULL, block_fn, &h, NULL, &item), 0);
-    WAIT_UNTIL(atomic_load(&c.started) == 1);
+    VT_WAIT_UNTIL(atomic_load(&c.started) == 1);
     assert_int_equal(co_sleep(10), 0);
     assert_false(co_work_done(item));
     atomic_store(&c.go, 1);
-    WAIT_UNTIL(co_work_done(item));
+    VT_WAIT_UNTIL(co_work_done(item));
     assert_int_equal(co_work_finish(item), 105);
     return 0;
 }
@@ -346,6 +338,18 @@ static void test_start_waits_for_slot(void **state)
     assert_int_equal(vt_run(slot_body, NULL), 0);
 }
 
+/* The end of a drop: the slot is free, the limit closes, and a later loop
+ * turn releases nothing more. */
+static int settled_once(ctl_t *c, co_work_limit_t *lim)
+{
+    assert_int_equal(lim->inflight, 0);
+    assert_int_equal(co_work_limit_close(lim), 0);
+    assert_int_equal(co_sleep(5), 0);
+    assert_int_equal(c->released, 1);
+    c->lim = NULL;
+    return 0;
+}
+
 /* ---- 4. co_work_drop() of a done, a queued and a running item ------------------ */
 
 static int drop_done_body(void *p)
@@ -357,19 +361,14 @@ static int drop_done_body(void *p)
     co_work_item_t *item = NULL;
     atomic_store(&c->go, 1);
     assert_int_equal(co_work_start(&lim, block_fn, harg_new(c, 1), counting_release, &item), 0);
-    WAIT_UNTIL(co_work_done(item));
+    VT_WAIT_UNTIL(co_work_done(item));
     assert_int_equal(c->released, 0);
     co_work_drop(item);
     /* At once, exactly once. */
     assert_int_equal(c->released, 1);
     assert_int_equal(c->released_off_loop, 0);
     assert_int_equal(atomic_load(&c->finished), 1);
-    assert_int_equal(lim.inflight, 0);
-    assert_int_equal(co_work_limit_close(&lim), 0);
-    assert_int_equal(co_sleep(5), 0);
-    assert_int_equal(c->released, 1);
-    c->lim = NULL;
-    return 0;
+    return settled_once(c, &lim);
 }
 
 static void test_drop_done(void **state)
@@ -399,7 +398,7 @@ static int drop_queued_body(void *p)
     assert_int_equal(lim.inflight, 1);
     co_work_drop(item);
     /* libuv takes it off the queue; its after-work callback releases arg. */
-    WAIT_UNTIL(c->released == 1);
+    VT_WAIT_UNTIL(c->released == 1);
     assert_int_equal(c->released_off_loop, 0);
     assert_int_equal(lim.inflight, 0);
     assert_int_equal(co_work_limit_close(&lim), 0);
@@ -429,7 +428,7 @@ static int drop_running_body(void *p)
     c->lim = &lim;
     co_work_item_t *item = NULL;
     assert_int_equal(co_work_start(&lim, block_fn, harg_new(c, 1), counting_release, &item), 0);
-    WAIT_UNTIL(atomic_load(&c->started) == 1);
+    VT_WAIT_UNTIL(atomic_load(&c->started) == 1);
     co_work_drop(item);
     /* fn still owns arg: nothing released, the slot still taken. */
     assert_int_equal(co_sleep(20), 0);
@@ -438,15 +437,10 @@ static int drop_running_body(void *p)
     assert_int_equal(lim.inflight, 1);
     assert_int_equal(co_work_limit_close(&lim), -EBUSY);
     atomic_store(&c->go, 1);
-    WAIT_UNTIL(c->released == 1);
+    VT_WAIT_UNTIL(c->released == 1);
     assert_int_equal(c->finished_at_release, 1);
     assert_int_equal(c->released_off_loop, 0);
-    assert_int_equal(lim.inflight, 0);
-    assert_int_equal(co_work_limit_close(&lim), 0);
-    assert_int_equal(co_sleep(5), 0);
-    assert_int_equal(c->released, 1);
-    c->lim = NULL;
-    return 0;
+    return settled_once(c, &lim);
 }
 
 static void test_drop_running(void **state)
@@ -509,7 +503,7 @@ static int cancel_from(co_t *target, bool timer)
     assert_int_equal(uv_timer_init(vt_loop(), &k.timer), 0);
     k.timer.data = &k;
     assert_int_equal(uv_timer_start(&k.timer, cancel_cb, 2, 0), 0);
-    WAIT_UNTIL(k.r != 99);
+    VT_WAIT_UNTIL(k.r != 99);
     co_close((uv_handle_t *)&k.timer);
     return k.r;
 }
@@ -538,7 +532,7 @@ static int cancel_queued_body(void *p)
     assert_int_equal(co_work_limit_close(&lim), -EBUSY);
     assert_int_equal(cancel_from(wc, timer), 0);
     /* Taken off libuv's queue: the waiter returns from the after-work callback. */
-    WAIT_UNTIL(co_finished(wc));
+    VT_WAIT_UNTIL(co_finished(wc));
     int r = 1;
     assert_int_equal(co_join(wc, &r), 0);
     assert_int_equal(r, -ECANCELED);
@@ -575,7 +569,7 @@ static int cancel_running_body(void *p)
     assert_non_null(wc);
     co_enter(wc);
     assert_int_equal(w.start_r, 0);
-    WAIT_UNTIL(atomic_load(&c.started) == 1);
+    VT_WAIT_UNTIL(atomic_load(&c.started) == 1);
     assert_int_equal(cancel_from(wc, timer), 0);
     /* libuv cannot stop fn: the waiter returns now, the item lives on. */
     if (!timer)
@@ -591,7 +585,7 @@ static int cancel_running_body(void *p)
     assert_int_equal(lim.inflight, 1);
     assert_int_equal(co_work_limit_close(&lim), -EBUSY);
     atomic_store(&c.go, 1);
-    WAIT_UNTIL(c.released == 1);
+    VT_WAIT_UNTIL(c.released == 1);
     assert_int_equal(c.finished_at_release, 1);
     assert_int_equal(c.released_off_loop, 0);
     assert_int_equal(lim.inflight, 0);
@@ -747,7 +741,7 @@ static int own_result_body(void *p)
     free(h);
     /* Done, then dropped: released once, by the drop. */
     assert_int_equal(co_work_start(NULL, self_cancel_fn, harg_new(c, 2), counting_release, &it), 0);
-    WAIT_UNTIL(co_work_done(it));
+    VT_WAIT_UNTIL(co_work_done(it));
     assert_int_equal(c->released, 0);
     co_work_drop(it);
     assert_int_equal(c->released, 1);
@@ -759,13 +753,13 @@ static int pending_finish_body(void *p)
     ctl_t *c = p;
     co_work_item_t *it;
     assert_int_equal(co_work_start(NULL, block_fn, harg_new(c, 3), counting_release, &it), 0);
-    WAIT_UNTIL(atomic_load(&c->started) == 1);
+    VT_WAIT_UNTIL(atomic_load(&c->started) == 1);
     /* A cancel pending when finish() starts to wait: the item is dropped. */
     assert_int_equal(co_cancel(co_self()), 1);
     assert_int_equal(co_work_finish(it), -ECANCELED);
     assert_int_equal(c->released, 0); /* fn still runs */
     atomic_store(&c->go, 1);
-    WAIT_UNTIL(c->released == 1);
+    VT_WAIT_UNTIL(c->released == 1);
     assert_int_equal(c->finished_at_release, 1);
     return 0;
 }

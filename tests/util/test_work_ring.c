@@ -12,14 +12,6 @@
 /* Batches a test may allocate at most (ids index the per-batch records). */
 #define MAXB 64
 
-/* In a coroutine: sleep until cond or about 10 s. */
-#define WAIT_UNTIL(cond)                                                   \
-    do {                                                                   \
-        for (int i_ = 0; i_ < 10000 && !(cond); i_++)                      \
-            assert_int_equal(co_sleep(1), 0);                              \
-        assert_true(cond);                                                 \
-    } while (0)
-
 /* ---- a toy batch -------------------------------------------------------------- */
 
 typedef struct toy {
@@ -233,7 +225,7 @@ static int fifo_main(void *arg)
     for (unsigned i = 0; i < 3; i++)
         assert_ptr_equal(vmig_work_ring_peek(&r, i), t[i]);
     /* All three on the pool (4 threads), none finished. */
-    WAIT_UNTIL(atomic_load(&g.started) == 3);
+    VT_WAIT_UNTIL(atomic_load(&g.started) == 3);
     void *b = (void *)&r;
     assert_int_equal(vmig_work_ring_take(&r, false, &b), 0);
     assert_null(b);
@@ -242,7 +234,7 @@ static int fifo_main(void *arg)
     /* The newer two finish first: the oldest is still what take waits for. */
     atomic_store(&t[2]->go, 1);
     atomic_store(&t[1]->go, 1);
-    WAIT_UNTIL(atomic_load(&g.finished) == 2);
+    VT_WAIT_UNTIL(atomic_load(&g.finished) == 2);
     assert_int_equal(co_sleep(5), 0); /* their results reach the loop */
     b = (void *)&r;
     assert_int_equal(vmig_work_ring_take(&r, false, &b), 0);
@@ -462,7 +454,7 @@ static int cancel_take_main(void *arg)
     assert_non_null(w);
     co_enter(w);
     assert_true(c->reached_wait);
-    WAIT_UNTIL(atomic_load(&g.started) == POOL);
+    VT_WAIT_UNTIL(atomic_load(&g.started) == POOL);
     assert_int_equal(co_sleep(5), 0);
     assert_int_equal(atomic_load(&g.started), POOL); /* the other two are queued */
     assert_false(co_finished(w));
@@ -477,14 +469,14 @@ static int cancel_take_main(void *arg)
     assert_false(c->fill_after);
     /* The queued ones come back cancelled and are released; the running ones
      * stay with their pool threads. */
-    WAIT_UNTIL(g.releases == CANCEL_DEPTH - POOL);
+    VT_WAIT_UNTIL(g.releases == CANCEL_DEPTH - POOL);
     assert_int_equal(co_sleep(20), 0);
     assert_int_equal(g.releases, CANCEL_DEPTH - POOL);
     assert_int_equal(atomic_load(&g.finished), 0);
     for (int i = 0; i < POOL; i++)
         assert_int_equal(g.released[c->t[i]->id], 0); /* still alive: readable */
     atomic_store(&g.open_all, 1);
-    WAIT_UNTIL(g.releases == CANCEL_DEPTH);
+    VT_WAIT_UNTIL(g.releases == CANCEL_DEPTH);
     return 0;
 }
 
@@ -535,7 +527,7 @@ static int cancel_submit_main(void *arg)
     assert_true(c->reached_wait);
     assert_false(co_finished(w));
     assert_int_equal(c->lim.slots.len, 1);
-    WAIT_UNTIL(atomic_load(&g.started) == 2);
+    VT_WAIT_UNTIL(atomic_load(&g.started) == 2);
     int third = c->t[2]->id;
     assert_int_equal(co_cancel(w), 0);
     assert_int_equal(co_pause(), 0);
@@ -551,7 +543,7 @@ static int cancel_submit_main(void *arg)
     assert_int_equal(g.releases, 1);
     assert_int_equal(c->lim.inflight, 2); /* the orphans keep their slots */
     atomic_store(&g.open_all, 1);
-    WAIT_UNTIL(g.releases == 3);
+    VT_WAIT_UNTIL(g.releases == 3);
     assert_int_equal(c->lim.inflight, 0);
     assert_int_equal(co_work_limit_close(&c->lim), 0);
     return 0;
@@ -579,7 +571,7 @@ static int pending_main(void *arg)
     assert_int_equal(vmig_work_ring_submit(&r), 0);
     toy_t *b = fill_with(&r, 2, false);
     assert_int_equal(vmig_work_ring_submit(&r), 0);
-    WAIT_UNTIL(atomic_load(&g.started) == 2);
+    VT_WAIT_UNTIL(atomic_load(&g.started) == 2);
     assert_int_equal(co_cancel(co_self()), 1); /* not waiting: left pending */
     void *got = (void *)&r;
     assert_int_equal(vmig_work_ring_take(&r, true, &got), -ECANCELED);
@@ -600,7 +592,7 @@ static int pending_main(void *arg)
     assert_null(r.fill);
 
     atomic_store(&g.open_all, 1);
-    WAIT_UNTIL(g.releases == 3);
+    VT_WAIT_UNTIL(g.releases == 3);
     vmig_work_ring_fini(&r);
     return 0;
 }
@@ -643,13 +635,13 @@ static int fini_main(void *arg)
     toy_t *d = fill_with(&r, 2, true);
     c->done_id = d->id;
     assert_int_equal(vmig_work_ring_submit(&r), 0);
-    WAIT_UNTIL(co_work_done(r.q[r.head].item));
+    VT_WAIT_UNTIL(co_work_done(r.q[r.head].item));
     /* POOL blocked ones, and one queued behind them. */
     for (int i = 0; i < POOL; i++) {
         fill_with(&r, 10 + i, false);
         assert_int_equal(vmig_work_ring_submit(&r), 0);
     }
-    WAIT_UNTIL(atomic_load(&g.started) == 9 + POOL);
+    VT_WAIT_UNTIL(atomic_load(&g.started) == 9 + POOL);
     toy_t *q = fill_with(&r, 20, false);
     c->queued_id = q->id;
     assert_int_equal(vmig_work_ring_submit(&r), 0);
@@ -669,7 +661,7 @@ static int fini_main(void *arg)
     assert_int_equal(g.releases, before + 4);
     assert_int_equal(atomic_load(&g.finished), 9);
     atomic_store(&g.open_all, 1);
-    WAIT_UNTIL(g.releases == g.allocs);
+    VT_WAIT_UNTIL(g.releases == g.allocs);
     return 0;
 }
 
