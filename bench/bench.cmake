@@ -9,15 +9,15 @@ foreach(src ${VMIG_BENCH_SRCS})
 endforeach()
 
 # The migration benchmarks are python drivers (bench/precopy.py,
-# bench/monitor_latency.py, bench/compress.py, bench/multifd.py) over vmig-vmm, QEMU 7.2 and the C helpers above
-# (loopback_ceiling, zero_scan). Their smoke tests only check that each runs
+# bench/monitor_latency.py, bench/compress.py, bench/multifd.py, bench/tls.py)
+# over vmig-vmm, QEMU 7.2 and the C helpers above (loopback_ceiling, zero_scan). Their smoke tests only check that each runs
 # (64 MiB, 1 run) and prints one JSON object with every key: no timing is
 # asserted. 77 = skipped (vmig-vmm cannot migrate yet); without QEMU the qemu
 # keys are null.
 if(VMIG_BUILD_TESTS)
   find_program(VMIG_BENCH_PYTHON3 python3)
   if(VMIG_BENCH_PYTHON3)
-    foreach(b precopy monitor_latency compress multifd)
+    foreach(b precopy monitor_latency compress multifd tls)
       add_test(NAME bench/${b}_smoke
         COMMAND ${VMIG_BENCH_PYTHON3} ${CMAKE_SOURCE_DIR}/bench/smoke_check.py
                 ${CMAKE_SOURCE_DIR}/bench/${b}.py

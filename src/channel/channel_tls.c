@@ -1082,11 +1082,13 @@ static int handshake(tls_channel_t *tc, const vmig_tls_opts_t *opts, vmig_error_
     const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&tc->ssl);
     if (peer)
         format_dn(&peer->subject, tc->peer_dn, sizeof(tc->peer_dn));
-    if (tc->creds->endpoint == VMIG_TLS_SERVER && opts && opts->authz) {
+    if (tc->creds->endpoint == VMIG_TLS_SERVER && opts && (opts->authz || opts->authz_fn)) {
         bool ok = false;
-        for (const char *const *a = opts->authz; peer && *a; a++)
+        for (const char *const *a = opts->authz; peer && a && *a; a++)
             if (strcmp(*a, tc->peer_dn) == 0)
                 ok = true;
+        if (!ok && peer && opts->authz_fn)
+            ok = opts->authz_fn(opts->authz_opaque, tc->peer_dn);
         if (!ok) {
             mbedtls_ssl_send_alert_message(&tc->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                            MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED);

@@ -56,6 +56,10 @@ typedef struct vmig_tls_opts {
     const char *const *authz; /* server: client certificate DNs allowed, in
                                * gnutls's form "CN=client,O=Example,C=US";
                                * NULL: any certificate the CA signed */
+    /* server, instead of (or besides) the list: is this DN allowed? (an
+     * authz object's rules) */
+    bool (*authz_fn)(void *opaque, const char *dn);
+    void *authz_opaque;          /* its first argument */
 } vmig_tls_opts_t;
 
 /* Wrap inner (taken, closed on failure too) and run the handshake; in a

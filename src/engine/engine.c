@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/engine_objects.h"
 #include "migration/migration.h"
 
 #ifndef VMIG_VERSION_STRING
@@ -246,6 +247,7 @@ static int close_co(void *arg)
         vmig_migration_close(e->mig);
     engine_run_lock(e);
     engine_fds_close_all(e);
+    engine_objects_free(e);
     uv_close((uv_handle_t *)&e->quit_timer, quit_timer_closed);
     return 0;
 }

@@ -51,6 +51,7 @@ struct vmig_engine {
     char package[64];              /* greeting / query-version "package" */
     engine_named_fd_t *fds;        /* getfd's descriptors */
     unsigned nfds;                 /* how many, bounded by ENGINE_MAX_NAMED_FDS */
+    struct engine_object *objects; /* object-add's objects, newest first (engine_objects.c) */
     bool shutdown_requested;       /* SHUTDOWN sent, quit callback scheduled or called */
     vmig_shutdown_cause_t shutdown_cause; /* why, for the quit callback */
     uv_timer_t quit_timer;         /* calls the quit callback from the loop's stack */

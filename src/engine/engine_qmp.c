@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/engine_objects.h"
 
 static const char *arg_str(const vmig_qmp_req_t *req, const char *key)
 {
@@ -127,6 +128,19 @@ static int cmd_closefd(vmig_qmp_req_t *req, void *opaque, json_t **ret, vmig_qmp
     return 0;
 }
 
+/* object-add: QEMU 7.2's flat ObjectOptions, checked by the schema. */
+static int cmd_object_add(vmig_qmp_req_t *req, void *opaque, json_t **ret, vmig_qmp_error_t *err)
+{
+    (void)ret;
+    return engine_object_add(opaque, req->args, err);
+}
+
+static int cmd_object_del(vmig_qmp_req_t *req, void *opaque, json_t **ret, vmig_qmp_error_t *err)
+{
+    (void)ret;
+    return engine_object_del(opaque, arg_str(req, "id"), err);
+}
+
 static const struct {
     const char *name;         /* as the schema declares it */
     vmig_qmp_handler_fn fn;   /* its handler; opaque is the engine */
@@ -137,6 +151,8 @@ static const struct {
     { "query-status", cmd_query_status },
     { "getfd", cmd_getfd },
     { "closefd", cmd_closefd },
+    { "object-add", cmd_object_add },
+    { "object-del", cmd_object_del },
 };
 
 int engine_qmp_register(vmig_engine_t *e)

@@ -73,12 +73,16 @@ static int in_open(vmig_migration_t *m)
         /* The bound address stays in query-migrate until the end, as QEMU's. */
         int r = vmig_listener_accept(in->listener, &in->ch, &in->err);
         if (r == 0)
+            r = mig_tls_server_wrap(m, &in->ch, &in->err);
+        if (r == 0)
             r = mig_multifd_in_start(m, in->listener);
         vmig_listener_close(in->listener);
         in->listener = NULL;
         return r;
     }
     int r = mig_open_channel(m, in->uri, VMIG_CHANNEL_INCOMING, &in->ch, &in->err);
+    if (r == 0)
+        r = mig_tls_server_wrap(m, &in->ch, &in->err);
     return r == 0 ? mig_multifd_in_start(m, NULL) : r;
 }
 
@@ -87,6 +91,7 @@ static int in_co(void *arg)
     vmig_migration_t *m = arg;
     mig_in_t *in = &m->in;
     vmig_engine_t *e = m->e;
+    mig_tls_hold(m, &in->tls);
     int r = in_open(m);
     if (r == 0) {
         in->s = vmig_stream_new_reader(in->ch, 0);
@@ -143,6 +148,7 @@ static int in_co(void *arg)
         vmig_error_set(&in->err, r, "%s", vmig_strerror(r));
     free(in->listen_uri);
     in->listen_uri = NULL;
+    mig_tls_release(m, &in->tls);
     if (r == 0) {
         /* QEMU starts the VM (RESUME) before it says completed. */
         if (!in->cancel)

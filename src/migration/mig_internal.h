@@ -35,6 +35,13 @@ typedef struct mig_timers {
 /* Its description (also used by tests and fuzzers that build a -M none VM). */
 extern const struct vmig_vmsd mig_timer_vmsd;
 
+/* The credentials and authz objects a job uses, held (object-del refuses
+ * them) from its start to its end: ids copied, as parameters may change. */
+typedef struct mig_tls_held {
+    char creds[256]; /* tls-creds at the start, "" when none */
+    char authz[256]; /* tls-authz at the start, "" when none */
+} mig_tls_held_t;
+
 /* The outgoing migration (the source). */
 typedef struct mig_out {
     vmig_migration_status_t status; /* MigrationStatus of the source */
@@ -71,6 +78,7 @@ typedef struct mig_out {
     uint64_t bytes_total;     /* bytes written on the main channel, kept after it closes */
     struct vmig_multifd_send *mf; /* capability multifd: the channels, else NULL */
     vmig_ram_multifd_ops_t mf_ops; /* how the RAM handler reaches them */
+    mig_tls_held_t tls;       /* TLS objects held by the job */
 } mig_out_t;
 
 /* The incoming migration (the destination). */
@@ -92,6 +100,7 @@ typedef struct mig_in {
     bool cancel;              /* the engine closes */
     struct vmig_multifd_recv *mf; /* capability multifd: the channels, else NULL */
     vmig_ram_multifd_ops_t mf_ops; /* how the RAM loader reaches them */
+    mig_tls_held_t tls;       /* TLS objects held by the job */
 } mig_in_t;
 
 struct vmig_migration {
@@ -171,5 +180,16 @@ void mig_multifd_out_end(vmig_migration_t *m, int r);
 int mig_multifd_in_start(vmig_migration_t *m, vmig_listener_t *l);
 /* Destination, at the end (r: the load's result). */
 void mig_multifd_in_end(vmig_migration_t *m, int r);
+
+/* mig_tls.c: parameters tls-creds, tls-hostname, tls-authz. */
+bool mig_tls_on(const vmig_migration_t *m);
+/* Wrap *ch (taken; NULL after a failure, which closed it) as the source's
+ * TLS client / the destination's TLS server when tls-creds is set; nothing
+ * otherwise. 0 or a negative errno with the message in err. In a coroutine. */
+int mig_tls_client_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *err);
+int mig_tls_server_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *err);
+/* Hold the objects tls-creds/tls-authz name for the job, and let them go. */
+void mig_tls_hold(vmig_migration_t *m, mig_tls_held_t *h);
+void mig_tls_release(vmig_migration_t *m, mig_tls_held_t *h);
 
 #endif

@@ -61,6 +61,12 @@ static int64_t hook_send_sync(void *opaque)
     return out_result(m, vmig_multifd_send_sync(m->out.mf));
 }
 
+/* Each channel is a TLS client too when tls-creds is set. */
+static int out_wrap(void *opaque, vmig_channel_t **ch, vmig_error_t *err)
+{
+    return mig_tls_client_wrap(opaque, ch, err);
+}
+
 int mig_multifd_out_start(vmig_migration_t *m)
 {
     mig_out_t *o = &m->out;
@@ -76,6 +82,8 @@ int mig_multifd_out_start(vmig_migration_t *m)
                                                                          : p->multifd_zlib_level,
     };
     memcpy(so.uuid, no_uuid, sizeof(so.uuid));
+    so.wrap = out_wrap;
+    so.wrap_opaque = m;
     int r = vmig_multifd_send_new(m->e->loop, o->uri, &so, &o->mf, &o->err);
     if (r < 0)
         return r;
@@ -147,6 +155,8 @@ int mig_multifd_in_start(vmig_migration_t *m, vmig_listener_t *l)
     while (!vmig_multifd_recv_complete(in->mf)) {
         vmig_channel_t *ch;
         r = vmig_listener_accept(l, &ch, &in->err);
+        if (r == 0)
+            r = mig_tls_server_wrap(m, &ch, &in->err);
         if (r == 0)
             r = vmig_multifd_recv_add(in->mf, ch, &in->err);
         if (r < 0)

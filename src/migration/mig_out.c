@@ -293,6 +293,10 @@ static int setup_phase(vmig_migration_t *m)
         return r;
     if (o->cancel)
         return -ECANCELED;
+    mig_tls_hold(m, &o->tls);
+    r = mig_tls_client_wrap(m, &o->ch, &o->err);
+    if (r < 0)
+        return o->cancel ? -ECANCELED : r;
     r = mig_multifd_out_start(m);
     if (r < 0)
         return r;
@@ -380,6 +384,7 @@ static int out_co(void *arg)
         if (r == 0 && cr < 0)
             r = out_fail(o, cr, "%s", cerr.msg);
     }
+    mig_tls_release(m, &o->tls);
     uint64_t now = mig_now_ms();
     if (r == 0) {
         o->downtime = now - o->downtime_start;

@@ -159,6 +159,11 @@ static int open_channel(vmig_multifd_send_t *s, uv_loop_t *loop, const char *uri
     int r = vmig_channel_open(loop, uri, VMIG_CHANNEL_OUTGOING, &c->ch, &cerr);
     if (r < 0)
         return vmig_error_set(err, r, "multifd channel %u: %s", id, cerr.msg);
+    if (s->o.wrap) {
+        r = s->o.wrap(s->o.wrap_opaque, &c->ch, &cerr);
+        if (r < 0)
+            return vmig_error_set(err, r, "multifd channel %u: %s", id, cerr.msg);
+    }
     uint8_t init[VMIG_MULTIFD_INIT_LEN];
     vmig_multifd_init_t in = { .id = (uint8_t)id };
     memcpy(in.uuid, s->o.uuid, sizeof(in.uuid));

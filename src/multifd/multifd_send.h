@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "channel/channel.h"
 #include "vmig/error.h"
 #include "vmig/ram.h"
 
@@ -34,6 +35,10 @@ typedef struct vmig_multifd_send_opts {
     uint32_t method;   /* VMIG_MULTIFD_FLAG_NOCOMP, _ZLIB or _ZSTD */
     int level;         /* multifd-zlib-level or multifd-zstd-level */
     uint8_t uuid[16];  /* the VM's UUID, zero without one */
+    /* Called on each new connection before its initial packet (TLS): may
+     * replace *ch; on failure *ch is NULL or still to be closed. NULL: none. */
+    int (*wrap)(void *opaque, vmig_channel_t **ch, vmig_error_t *err);
+    void *wrap_opaque; /* its first argument */
 } vmig_multifd_send_opts_t;
 
 /* Connects opts->channels channels to uri (tcp: or unix:, the main channel's

@@ -587,7 +587,7 @@ static int cmp_ev(const void *a, const void *b)
 static int load_commands(loader_t *l, json_t *list)
 {
     static const char *const keys[] = { "command", "since", "doc", "features", "arguments",
-                                        "returns", "allow-oob", NULL };
+                                        "returns", "allow-oob", "boxed", NULL };
     qmp_schema_t *s = l->s;
     if (!json_is_array(list))
         return fail(l, "'commands' must be a list");
@@ -615,8 +615,25 @@ static int load_commands(loader_t *l, json_t *list)
             return fail(l, "%s: 'allow-oob' must be true or false", w);
         c->allow_oob = json_is_true(oob);
         c->index = i;
-        if (!(c->args = load_object(l, json_object_get(def, "arguments"), w)))
+        json_t *boxed = json_object_get(def, "boxed");
+        if (boxed && !json_is_boolean(boxed))
+            return fail(l, "%s: 'boxed' must be true or false", w);
+        if (json_is_true(boxed)) {
+            /* QEMU's 'boxed': the arguments are one struct or union, flat
+             * (object-add: ObjectOptions, a union on qom-type). */
+            json_t *a = json_object_get(def, "arguments");
+            qs_type_t *t = json_is_string(a)
+                               ? (qs_type_t *)qmp_schema_type(s, json_string_value(a))
+                               : NULL;
+            if (!t || (t->kind != QS_STRUCT && t->kind != QS_UNION))
+                return fail(l, "%s: a boxed command's 'arguments' must name a struct or union",
+                            w);
+            if (!t->defined && define_type(l, t) < 0)
+                return l->r;
+            c->args = t;
+        } else if (!(c->args = load_object(l, json_object_get(def, "arguments"), w))) {
             return l->r;
+        }
         if (ret && !(c->ret = resolve(l, ret, w)))
             return l->r;
         s->cmd_sorted[i] = c;

@@ -101,7 +101,7 @@ typedef struct qs_command {
     const char *since;     /* version it appeared in */
     const char *doc;       /* one line */
     json_t *features;      /* feature names (borrowed), or NULL */
-    const qs_type_t *args; /* a struct (maybe implicit, maybe empty) */
+    const qs_type_t *args; /* a struct (maybe implicit, maybe empty); a union if boxed */
     const qs_type_t *ret;  /* reply type, NULL for {} */
     bool allow_oob;        /* may run with exec-oob */
     size_t index;          /* position in the schema's command list */

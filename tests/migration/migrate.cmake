@@ -35,3 +35,9 @@ vmig_migrate_tests(test_migrate_qemu.py 300
 vmig_migrate_tests(test_migrate_multifd.py 120
   vmig-to-qemu-none vmig-to-qemu-zlib vmig-to-qemu-zstd qemu-to-vmig-none qemu-to-vmig-zlib
   qemu-to-vmig-zstd vmig-unix exec-refused)
+# TLS (x509, PSK, authz-list) between vmig-vmm processes, the refusals, and
+# x509 + multifd with QEMU 7.2 both ways (77 without openssl; QEMU cases
+# without qemu-system-x86_64).
+vmig_migrate_tests(test_migrate_tls.py 90
+  x509 x509-multifd psk authz-allowed wrong-ca expired wronghost wrong-tls-hostname
+  authz-denied plain-to-tls tls-to-plain vmig-to-qemu qemu-to-vmig)

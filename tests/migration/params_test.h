@@ -139,12 +139,15 @@ static inline void pt_setup(const qmp_schema_t *s, vmig_mig_config_t *cfg, json_
 /* Cases of the recorded tables whose "vmig" member (what vmig must reply)
  * no longer holds. The fixture files stay as recorded: QEMU 7.2's replies,
  * next to the "vmig" expectations record-qemu-migration-fixtures.py wrote
- * when vmig did not implement multifd yet. An entry here supersedes the
- * "vmig" of the case with that command and name; its JSON is a "vmig"
- * value ("qemu", "error" or a literal reply). Two reasons:
+ * when vmig did not implement multifd and TLS yet. An entry here supersedes
+ * the "vmig" of the case with that command and name; its JSON is a "vmig"
+ * value ("qemu", "error" or a literal reply). Three reasons:
  * - multifd implemented: the case expected "Capability 'multifd' / Parameter
  *   'multifd-...' is not supported by vmig yet"; vmig now gives QEMU's
  *   reply, or names the next capability it does not implement.
+ * - TLS implemented: the case expected "Parameter 'tls-...' is not
+ *   supported by vmig yet"; vmig now accepts and stores the value as 7.2
+ *   does (pt_check_table checks the query shows it).
  * - documented deviation from QEMU 7.2: 7.2 neither range-checks nor stores
  *   multifd-zlib-level and multifd-zstd-level (any uint8 is accepted, the
  *   query still shows 1, level 1 is used); vmig checks them as later QEMU
@@ -181,6 +184,10 @@ static const pt_override_t pt_overrides[] = {
       PT_GENERIC("Capability 'zero-copy-send' is not supported by vmig yet") },
     { PT_SC, "zero-copy-send, compress turned off in the same request",
       PT_GENERIC("Capability 'zero-copy-send' is not supported by vmig yet") },
+    /* TLS implemented: accepted and stored, as by 7.2. */
+    { PT_SP, "unsupported tls-creds \"tls0\"", "\"qemu\"" },
+    { PT_SP, "unsupported tls-hostname \"h\"", "\"qemu\"" },
+    { PT_SP, "unsupported tls-authz \"a\"", "\"qemu\"" },
     /* Documented deviation: 7.2 accepts (and ignores) these levels. */
     { PT_SP, "unsupported multifd-zlib-level 10",
       PT_GENERIC("Parameter 'multifd_zlib_level' expects a value between 0 and 9") },

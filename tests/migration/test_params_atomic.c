@@ -64,14 +64,24 @@ static void test_mixed_requests(void **state)
 {
     vmig_mig_config_t cfg;
     assert_int_equal(vmig_mig_config_init(&cfg), 0);
-    assert_int_equal(set_json(&cfg, false, "{\"downtime-limit\": 1000, \"tls-creds\": null}"), 0);
+    /* TLS strings set, so that a refused request that would change them
+     * shows. */
+    assert_int_equal(set_json(&cfg, false,
+                              "{\"downtime-limit\": 1000, \"tls-creds\": \"tls0\","
+                              " \"tls-hostname\": \"host\", \"tls-authz\": null}"), 0);
     json_t *before = pt_snapshot(&cfg);
     static const char *const bad[] = {
         "{\"downtime-limit\": 7, \"max-bandwidth\": 5, \"announce-step\": 0}",
         "{\"tls-creds\": \"\", \"block-bitmap-mapping\": [], \"compress-level\": 10}",
         "{\"cpu-throttle-initial\": 60, \"max-cpu-throttle\": 50}",
         "{\"announce-max\": 1, \"max-postcopy-bandwidth\": 3}",
-        "{\"block-bitmap-mapping\": [], \"tls-hostname\": \"h\"}",
+        "{\"block-bitmap-mapping\": [], \"tls-hostname\": \"h\", \"block-incremental\": true}",
+        /* Good TLS members next to an unimplemented parameter or a bad
+         * range. */
+        "{\"tls-creds\": null, \"tls-hostname\": \"h\", \"tls-authz\": \"a\","
+        " \"x-checkpoint-delay\": 1}",
+        "{\"tls-authz\": \"a\", \"max-postcopy-bandwidth\": 1}",
+        "{\"tls-creds\": \"other\", \"announce-rounds\": 1001}",
         "{\"cpu-throttle-tailslow\": true, \"x-checkpoint-delay\": 1}",
         /* Good multifd members next to a bad one (vmig's level checks,
          * 7.2's channel check, an unimplemented parameter). */
@@ -125,6 +135,10 @@ static void test_exact_change(void **state)
     json_object_set_new(p, "downtime-limit", json_integer(1000));
     json_object_set_new(p, "announce-rounds", json_integer(7));
     json_object_set_new(p, "block-bitmap-mapping", json_array());
+    assert_int_equal(set_json(&cfg, false,
+                              "{\"tls-creds\": \"tls0\", \"tls-authz\": \"authz0\"}"), 0);
+    json_object_set_new(p, "tls-creds", json_string("tls0"));
+    json_object_set_new(p, "tls-authz", json_string("authz0"));
     assert_int_equal(set_json(&cfg, false,
                               "{\"multifd-channels\": 8, \"multifd-compression\": \"zstd\","
                               " \"multifd-zlib-level\": 9, \"multifd-zstd-level\": 20}"), 0);

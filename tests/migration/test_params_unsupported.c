@@ -6,8 +6,8 @@
  * not supported by vmig yet"), every other one (the multifd ones included)
  * takes another value and shows it; the first unimplemented parameter in
  * schema order is named, after the range checks; announce-* are stored;
- * tls-* take null as ""; block-bitmap-mapping takes only the empty list,
- * then shows it. */
+ * tls-* (implemented) are stored and shown, and take null as "";
+ * block-bitmap-mapping takes only the empty list, then shows it. */
 #include "params_test.h"
 
 static json_t *run(vmig_mig_config_t *cfg, const char *command, json_t *args /* stolen */)
@@ -95,7 +95,7 @@ static bool implemented(const char *name)
         "max-cpu-throttle", "announce-initial", "announce-max", "announce-rounds",
         "announce-step", "compress-level", "compress-threads", "compress-wait-thread",
         "decompress-threads", "xbzrle-cache-size", "multifd-channels", "multifd-compression",
-        "multifd-zlib-level", "multifd-zstd-level",
+        "multifd-zlib-level", "multifd-zstd-level", "tls-creds", "tls-hostname", "tls-authz",
     };
     for (size_t i = 0; i < sizeof(impl) / sizeof(impl[0]); i++)
         if (strcmp(impl[i], name) == 0)
@@ -179,17 +179,24 @@ static void test_refusal_order(void **state)
         const char *args;
         const char *text;
     } cases[] = {
-        { "{\"max-postcopy-bandwidth\": 1, \"tls-creds\": \"tls0\"}",
-          "Parameter 'tls-creds' is not supported by vmig yet" },
+        /* TLS members (implemented) next to unimplemented ones: the
+         * first unimplemented one in schema order is named, nothing of the
+         * TLS members is applied. */
+        { "{\"max-postcopy-bandwidth\": 1, \"tls-creds\": \"tls0\", \"block-incremental\": true}",
+          "Parameter 'block-incremental' is not supported by vmig yet" },
+        { "{\"tls-authz\": \"a\", \"max-postcopy-bandwidth\": 1, \"tls-hostname\": \"h\"}",
+          "Parameter 'max-postcopy-bandwidth' is not supported by vmig yet" },
         { "{\"block-incremental\": true, \"x-checkpoint-delay\": 1}",
           "Parameter 'x-checkpoint-delay' is not supported by vmig yet" },
         { "{\"max-postcopy-bandwidth\": 1, \"multifd-channels\": 4, \"block-incremental\": true}",
           "Parameter 'block-incremental' is not supported by vmig yet" },
-        { "{\"tls-hostname\": \"h\", \"multifd-zlib-level\": 10}",
+        /* Range checks before vmig's refusals. */
+        { "{\"max-postcopy-bandwidth\": 1, \"tls-hostname\": \"h\", \"multifd-zlib-level\": 10}",
           "Parameter 'multifd_zlib_level' expects a value between 0 and 9" },
         { "{\"x-checkpoint-delay\": 1, \"multifd-zstd-level\": 21}",
           "Parameter 'multifd_zstd_level' expects a value between 0 and 20" },
-        { "{\"tls-authz\": \"a\", \"compress-level\": 10, \"multifd-compression\": \"zlib\"}",
+        { "{\"block-incremental\": true, \"tls-authz\": \"a\", \"compress-level\": 10,"
+          " \"multifd-compression\": \"zlib\"}",
           "Parameter 'compress_level' expects a value between 0 and 9" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -232,6 +239,27 @@ static void test_strings_and_list(void **state)
     json_t *l = json_object_get(q, "block-bitmap-mapping");
     assert_true(json_is_array(l));
     assert_int_equal(json_array_size(l), 0);
+    json_decref(q);
+    /* TLS strings (implemented): stored and shown as given, then null
+     * and "" take them back to "". */
+    r = run(&cfg, "migrate-set-parameters",
+            json_pack("{s:s, s:s, s:s}", "tls-creds", "tls0", "tls-hostname", "host.example",
+                      "tls-authz", "authz0"));
+    assert_non_null(json_object_get(r, "return"));
+    json_decref(r);
+    q = vmig_mig_query_params(&cfg);
+    assert_string_equal(json_string_value(json_object_get(q, "tls-creds")), "tls0");
+    assert_string_equal(json_string_value(json_object_get(q, "tls-hostname")), "host.example");
+    assert_string_equal(json_string_value(json_object_get(q, "tls-authz")), "authz0");
+    json_decref(q);
+    r = run(&cfg, "migrate-set-parameters",
+            json_pack("{s:n, s:s, s:n}", "tls-creds", "tls-hostname", "", "tls-authz"));
+    assert_non_null(json_object_get(r, "return"));
+    json_decref(r);
+    q = vmig_mig_query_params(&cfg);
+    assert_string_equal(json_string_value(json_object_get(q, "tls-creds")), "");
+    assert_string_equal(json_string_value(json_object_get(q, "tls-hostname")), "");
+    assert_string_equal(json_string_value(json_object_get(q, "tls-authz")), "");
     json_decref(q);
     /* Setting it again keeps one copy (nothing leaks under ASan). */
     r = run(&cfg, "migrate-set-parameters", json_pack("{s:[]}", "block-bitmap-mapping"));

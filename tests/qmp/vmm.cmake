@@ -19,3 +19,10 @@ foreach(case stop-cont quit signals fds prelaunch sockets cli usage)
             --vmm $<TARGET_FILE:vmig-vmm> --vmig $<TARGET_FILE:vmig>)
   set_tests_properties(qmp/vmm_${case} PROPERTIES LABELS "qmp;integration" TIMEOUT 120)
 endforeach()
+# object-add / object-del / --object (tls-creds-*, authz-*), and the same
+# requests against QEMU 7.2 when installed; 77 without openssl.
+add_test(NAME qmp/vmm_objects
+  COMMAND ${VMIG_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/qmp/test_objects.py
+          --vmm $<TARGET_FILE:vmig-vmm>)
+set_tests_properties(qmp/vmm_objects PROPERTIES LABELS "qmp;integration" SKIP_RETURN_CODE 77
+  TIMEOUT 120)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/engine_objects.h"
 #include "vmig/co.h"
 #include "vmig/migration.h"
 #include "vmm.h"
@@ -304,6 +305,14 @@ static int vmm_setup(vmm_t *vmm)
     if (r < 0) {
         fprintf(stderr, "vmig-vmm: cannot create the engine: %s\n", vmig_strerror(r));
         return 1;
+    }
+    /* --object: as object-add, before anything may name them. */
+    for (unsigned i = 0; i < vmm->opts.nobjects; i++) {
+        vmig_qmp_error_t qerr = { 0 };
+        if (engine_object_add_opts(vmm->engine, vmm->opts.objects[i], &qerr) < 0) {
+            fprintf(stderr, "vmig-vmm: --object %s: %s\n", vmm->opts.objects[i], qerr.desc);
+            return 1;
+        }
     }
     if (setup_ram(vmm) || setup_run_state(vmm))
         return 1;

@@ -12,6 +12,8 @@
 #include "vmig/vmig.h"
 
 #define VMM_MAX_QMP 16
+/* Most --object options. */
+#define VMM_MAX_OBJECTS 64
 /* Most --workload-threads: more than enough to saturate a host. */
 #define VMM_MAX_WORKLOAD_THREADS 64
 
@@ -43,6 +45,8 @@ typedef struct vmm_opts {
     const char *memory_file;      /* RAM backing file (MAP_SHARED), NULL: anonymous */
     const char *qmp[VMM_MAX_QMP]; /* monitor sockets (QMP URIs) */
     unsigned nqmp;                /* how many */
+    const char *objects[VMM_MAX_OBJECTS]; /* --object TYPE,id=ID,...: made once the engine is */
+    unsigned nobjects;            /* how many */
     bool start_paused;            /* -S: stay in prelaunch until `cont` */
     const char *incoming;         /* --incoming URI or "defer"; NULL: none */
     bool prealloc;                /* --prealloc: populate RAM at start */

@@ -16,6 +16,7 @@ static void usage(FILE *f)
 {
     fputs("usage: vmig-vmm [--machine demo|none] --memory SIZE [--memory-file PATH] [--prealloc]\n"
           "                --qmp unix:PATH [--qmp URI ...] [-S] [--incoming URI|defer]\n"
+          "                [--object TYPE,id=ID[,PROP=VALUE...] ...]\n"
           "                [--accel kvm|sim|auto] [--serial PATH]\n"
           "                [--workload idle|pattern|random-writes [--dirty-rate RATE]\n"
           "                 [--workload-threads N]]\n"
@@ -34,6 +35,13 @@ static void usage(FILE *f)
           "                       size keeps its content, a missing or empty one is created\n"
           "  --prealloc           populate all RAM at start (QEMU's prealloc=on)\n"
           "  --qmp URI            a QMP socket, unix:PATH or tcp:HOST:PORT (repeatable)\n"
+          "  --object TYPE,id=ID,PROP=VALUE,...  an object, as QMP object-add (repeatable;\n"
+          "                       QEMU's -object): tls-creds-x509 (dir, endpoint=client|\n"
+          "                       server, verify-peer=on|off), tls-creds-psk (dir, endpoint,\n"
+          "                       username), authz-list (policy=deny|allow,\n"
+          "                       rules.N.match/policy/format=exact|glob), authz-simple\n"
+          "                       (identity); \",,\" is a comma in a value; a bad object\n"
+          "                       exits with 1\n"
           "  -S                   start paused (\"prelaunch\") until `cont`; with --incoming\n"
           "                       the VM stays paused after the migration\n"
           "  --incoming URI       wait for a migration (QEMU's -incoming): tcp:HOST:PORT,\n"
@@ -79,6 +87,7 @@ int vmm_parse_args(int argc, char **argv, vmm_opts_t *opts)
         OPT_WORKLOAD_THREADS,
         OPT_ACCEL,
         OPT_SERIAL,
+        OPT_OBJECT,
     };
     static const struct option longopts[] = {
         { "machine", required_argument, NULL, OPT_MACHINE },
@@ -92,6 +101,7 @@ int vmm_parse_args(int argc, char **argv, vmm_opts_t *opts)
         { "workload-threads", required_argument, NULL, OPT_WORKLOAD_THREADS },
         { "accel", required_argument, NULL, OPT_ACCEL },
         { "serial", required_argument, NULL, OPT_SERIAL },
+        { "object", required_argument, NULL, OPT_OBJECT },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
@@ -142,6 +152,11 @@ int vmm_parse_args(int argc, char **argv, vmm_opts_t *opts)
             if (opts->nqmp == VMM_MAX_QMP)
                 return bad("too many --qmp sockets (at most %s)", "16");
             opts->qmp[opts->nqmp++] = optarg;
+            break;
+        case OPT_OBJECT:
+            if (opts->nobjects == VMM_MAX_OBJECTS)
+                return bad("too many --object options (at most %s)", "64");
+            opts->objects[opts->nobjects++] = optarg;
             break;
         case OPT_INCOMING:
             if (!*optarg)

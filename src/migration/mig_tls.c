@@ -1,0 +1,138 @@
+/* mig_tls.c — parameters tls-creds, tls-hostname and tls-authz in a
+ * migration job (spec/channels.md §4): the source wraps each channel it
+ * opens as a TLS client, the destination each channel it accepts as a TLS
+ * server, with QEMU 7.2's errors. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "channel/channel_tls.h"
+#include "engine/engine_objects.h"
+#include "migration/mig_internal.h"
+
+bool mig_tls_on(const vmig_migration_t *m)
+{
+    const char *id = m->cfg.params.tls_creds;
+    return id && *id;
+}
+
+/* The credentials named by tls-creds, for endpoint: NULL with err set. */
+static const vmig_tls_creds_t *creds_for(vmig_migration_t *m, vmig_tls_endpoint_t endpoint,
+                                         vmig_error_t *err)
+{
+    const char *id = m->cfg.params.tls_creds;
+    const vmig_tls_creds_t *c = engine_tls_creds(m->e, id);
+    if (!c) {
+        vmig_error_set(err, -ENOENT, "No TLS credentials with id '%s'", id);
+        return NULL;
+    }
+    if (vmig_tls_creds_endpoint(c) != endpoint) {
+        vmig_error_set(err, -EINVAL, "Expected TLS credentials for a %s endpoint",
+                       endpoint == VMIG_TLS_CLIENT ? "client" : "server");
+        return NULL;
+    }
+    return c;
+}
+
+/* The host a source checks the server's certificate against: tls-hostname,
+ * else the host of a tcp: URI (brackets of an IPv6 address dropped). */
+static void uri_host(const char *uri, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (strncmp(uri, "tcp:", 4) != 0)
+        return;
+    const char *h = uri + 4, *end;
+    if (*h == '[') {
+        h++;
+        end = strchr(h, ']');
+    } else {
+        end = strrchr(h, ':');
+    }
+    if (!end || (size_t)(end - h) >= cap)
+        return;
+    memcpy(out, h, (size_t)(end - h));
+    out[end - h] = '\0';
+}
+
+/* *ch stays the plain channel during the handshake, so a cancel can shut
+ * it down; then it is the TLS one, or NULL (the wrap closed it). */
+static int wrap(vmig_channel_t **ch, const vmig_tls_creds_t *c, const vmig_tls_opts_t *opts,
+                vmig_error_t *err)
+{
+    vmig_channel_t *tls = NULL;
+    int r = vmig_channel_tls_wrap(*ch, c, opts, &tls, err);
+    *ch = r == 0 ? tls : NULL;
+    return r;
+}
+
+int mig_tls_client_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *err)
+{
+    if (!mig_tls_on(m))
+        return 0;
+    const vmig_tls_creds_t *c = creds_for(m, VMIG_TLS_CLIENT, err);
+    if (!c) {
+        vmig_channel_close(*ch);
+        *ch = NULL;
+        return err->code;
+    }
+    char host[256];
+    const char *set = m->cfg.params.tls_hostname;
+    if (set && *set)
+        snprintf(host, sizeof(host), "%s", set);
+    else
+        uri_host(m->out.uri, host, sizeof(host));
+    vmig_tls_opts_t opts = { .hostname = host[0] ? host : NULL };
+    return wrap(ch, c, &opts, err);
+}
+
+static bool authz_fn(void *opaque, const char *dn)
+{
+    vmig_migration_t *m = opaque;
+    return engine_authz_check(m->e, m->cfg.params.tls_authz, dn) == 1;
+}
+
+int mig_tls_server_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *err)
+{
+    if (!mig_tls_on(m))
+        return 0;
+    const vmig_tls_creds_t *c = creds_for(m, VMIG_TLS_SERVER, err);
+    const char *authz = m->cfg.params.tls_authz;
+    bool with_authz = authz && *authz;
+    if (c && with_authz && engine_authz_check(m->e, authz, "") == -ENOENT) {
+        vmig_error_set(err, -ENOENT, "Cannot find authorization object '%s'", authz);
+        c = NULL;
+    }
+    if (!c) {
+        vmig_channel_close(*ch);
+        *ch = NULL;
+        return err->code;
+    }
+    vmig_tls_opts_t opts = {
+        .authz_fn = with_authz ? authz_fn : NULL,
+        .authz_opaque = m,
+    };
+    return wrap(ch, c, &opts, err);
+}
+
+void mig_tls_hold(vmig_migration_t *m, mig_tls_held_t *h)
+{
+    h->creds[0] = h->authz[0] = '\0';
+    if (!mig_tls_on(m))
+        return;
+    snprintf(h->creds, sizeof(h->creds), "%s", m->cfg.params.tls_creds);
+    engine_object_hold(m->e, h->creds, true);
+    const char *authz = m->cfg.params.tls_authz;
+    if (authz && *authz) {
+        snprintf(h->authz, sizeof(h->authz), "%s", authz);
+        engine_object_hold(m->e, h->authz, true);
+    }
+}
+
+void mig_tls_release(vmig_migration_t *m, mig_tls_held_t *h)
+{
+    if (h->creds[0])
+        engine_object_hold(m->e, h->creds, false);
+    if (h->authz[0])
+        engine_object_hold(m->e, h->authz, false);
+    h->creds[0] = h->authz[0] = '\0';
+}
