@@ -651,6 +651,20 @@ class Migration:
             raise Fail("%s: verification failed: %s" % (self.engine, bad))
 
 
+def timed_migration(engine, binary, d, src_file, size, setup=None):
+    """One migration of src_file with setup(src_qmp, dst_qmp) (see
+    Migration); the destination's RAM must equal the source's. Returns the
+    boundaries in ms (Migration.run)."""
+    m = Migration(engine, binary, d, src_file, os.path.join(d, "dst.ram"), size, setup=setup)
+    try:
+        m.start()
+        t = m.run()
+    finally:
+        m.stop()
+    m.verify_and_remove()
+    return t
+
+
 def run_json(argv, timeout=600):
     """Run a helper benchmark with --json; its object, or None (logged)."""
     try:

@@ -106,16 +106,10 @@ def source_only(a, engine, binary, d, ram, threads):
 
 def full_migration(a, d, ram, threads):
     """A vmig -> vmig migration with compress on both sides: ms, verified."""
-    m = bl.Migration("vmig", a.vmm, d, ram, os.path.join(d, "dst.ram"), a.size_bytes)
-    try:
-        m.start()
-        compress_caps(m.src.qmp, a.level, **{"compress-threads": threads})
-        compress_caps(m.dst.qmp, a.level, **{"decompress-threads": threads})
-        t = m.run()
-    finally:
-        m.stop()
-    m.verify_and_remove()
-    return t["dst_running"]
+    def setup(sq, dq):
+        compress_caps(sq, a.level, **{"compress-threads": threads})
+        compress_caps(dq, a.level, **{"decompress-threads": threads})
+    return bl.timed_migration("vmig", a.vmm, d, ram, a.size_bytes, setup)["dst_running"]
 
 
 def main(argv):

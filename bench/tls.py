@@ -54,15 +54,7 @@ def one(a, engine, binary, d, src, ca, tls, channels):
                 q.ok("migrate-set-capabilities",
                      {"capabilities": [{"capability": "multifd", "state": True}]})
                 q.ok("migrate-set-parameters", {"multifd-channels": channels})
-    m = bl.Migration(engine, binary, d, src, os.path.join(d, "dst.ram"), a.size_bytes,
-                     setup=setup)
-    try:
-        m.start()
-        t = m.run()
-    finally:
-        m.stop()
-    m.verify_and_remove()
-    return t["dst_running"]
+    return bl.timed_migration(engine, binary, d, src, a.size_bytes, setup)["dst_running"]
 
 
 def main(argv):

@@ -58,6 +58,15 @@ static vmig_tls_creds_t *psk(vmig_tls_endpoint_t ep, const char *user)
 }
 
 /* In a coroutine: a tcp pair, both ends wrapped at once. */
+/* Close both ends and free their credentials. */
+static void close_pair(side_t *cl, side_t *sv, vmig_tls_creds_t *cc, vmig_tls_creds_t *sc)
+{
+    vmig_channel_close(cl->tls);
+    vmig_channel_close(sv->tls);
+    vmig_tls_creds_free(cc);
+    vmig_tls_creds_free(sc);
+}
+
 static void handshake_pair(side_t *cl, side_t *sv)
 {
     chan_tcp_pair(&cl->inner, &sv->inner);
@@ -109,10 +118,7 @@ static int good_body(void *arg)
     assert_int_equal(vmig_channel_read(sv.tls, &b, 1), 0);
     assert_int_equal(cl.tls->err.code, 0);
     assert_int_equal(sv.tls->err.code, 0);
-    vmig_channel_close(cl.tls);
-    vmig_channel_close(sv.tls);
-    vmig_tls_creds_free(cc);
-    vmig_tls_creds_free(sc);
+    close_pair(&cl, &sv, cc, sc);
     return 0;
 }
 
@@ -202,10 +208,7 @@ static int iov_body(void *arg)
     assert_int_equal(chan_pat_check(7, 0, dst, total), total);
     free(src);
     free(dst);
-    vmig_channel_close(cl.tls);
-    vmig_channel_close(sv.tls);
-    vmig_tls_creds_free(cc);
-    vmig_tls_creds_free(sc);
+    close_pair(&cl, &sv, cc, sc);
     return 0;
 }
 
@@ -414,10 +417,7 @@ static int shut_body(void *arg)
     /* The client sees the end too. */
     char b;
     assert_true(vmig_channel_read(cl.tls, &b, 1) <= 0);
-    vmig_channel_close(cl.tls);
-    vmig_channel_close(sv.tls);
-    vmig_tls_creds_free(cc);
-    vmig_tls_creds_free(sc);
+    close_pair(&cl, &sv, cc, sc);
     return 0;
 }
 
@@ -504,10 +504,7 @@ static int speed_body(void *arg)
     assert_int_equal(rd.done, w.total);
     print_message("TLS throughput, one way over loopback: %.0f MB/s (information only)\n",
                   (double)w.total / s / 1e6);
-    vmig_channel_close(cl.tls);
-    vmig_channel_close(sv.tls);
-    vmig_tls_creds_free(cc);
-    vmig_tls_creds_free(sc);
+    close_pair(&cl, &sv, cc, sc);
     return 0;
 }
 
