@@ -168,6 +168,10 @@ static void test_schema_union(void **state)
 
 int main(void)
 {
+    /* A failed assertion inside the dispatcher's coroutine cannot unwind it
+     * and leaves the loop waiting: the alarm turns that hang into a failure
+     * in seconds rather than at ctest's timeout. */
+    vt_test_setup(30);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema_shape),
         cmocka_unit_test(test_schema_union),
