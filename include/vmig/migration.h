@@ -83,8 +83,9 @@ void vmig_engine_migrate_cancel(vmig_engine_t *engine);
 
 vmig_migration_status_t vmig_engine_migration_status(const vmig_engine_t *engine);
 vmig_migration_status_t vmig_engine_incoming_status(const vmig_engine_t *engine);
-/* The first error of the last outgoing / incoming migration (query-migrate's
- * error-desc), or NULL when it has none. Valid until the next one starts. */
+/* The first error of the last outgoing / incoming migration that failed
+ * (query-migrate's error-desc), or NULL when it has none (a cancelled one has
+ * none). Valid until the next one starts. */
 const char *vmig_engine_migration_error(const vmig_engine_t *engine);
 const char *vmig_engine_incoming_error(const vmig_engine_t *engine);
 

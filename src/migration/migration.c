@@ -173,7 +173,10 @@ const char *vmig_engine_incoming_error(const vmig_engine_t *e)
 
 const char *vmig_engine_migration_error(const vmig_engine_t *e)
 {
-    return e->mig->out.err.code ? e->mig->out.err.msg : NULL;
+    /* As query-migrate: a cancelled migration has no error-desc, whatever
+     * broke while it was being cancelled. */
+    const mig_out_t *o = &e->mig->out;
+    return o->err.code && o->status == VMIG_MIGRATION_STATUS_FAILED ? o->err.msg : NULL;
 }
 
 /* QEMU's -incoming: "defer" only marks the VM as waiting; a URI starts now. */

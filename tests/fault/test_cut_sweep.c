@@ -1,0 +1,323 @@
+/* test_cut_sweep.c — a migration between two engines on one loop through the
+ * fault proxy (fault_proxy.h), broken at many points:
+ * - clean: through the proxy without a fault it completes, memory equal;
+ *   the bytes it carried (source -> destination) are the sweep's "total";
+ * - cut sweep (without and with return-path): the connection is cut after
+ *   N bytes for ~24 N over [0, total): the source fails with an error (or
+ *   completes: without a return path only, when its writes had all gone),
+ *   runs again, its RAM unchanged; the destination fails with an error and
+ *   is not running, or completes with memory equal to the source's;
+ * - flip sweep: one byte at offset N XORed: no crash or hang, the source
+ *   intact; the destination fails with an error or completes; completions
+ *   with different memory are printed (the stream has no checksum);
+ * - stall: the proxy stops forwarding mid-migration; migrate_cancel 300 ms
+ *   later ends cancelled with the VM running, RAM intact, bounded. */
+#define FP_ASSERT(x) assert_true(x)
+#include "migration/job_test.h"
+
+#include "fault_proxy.h"
+
+#define MIB (1024u * 1024u)
+#define RAM_SIZE (4 * MIB)
+#define CASE_TIMEOUT_MS 20000
+
+static const char *dash(const char *s)
+{
+    return s ? s : "-";
+}
+
+typedef struct pair {
+    uv_loop_t loop;
+    job_vm_t src, dst;
+    uint8_t *copy;
+    uint64_t sum;
+} pair_t;
+
+static void pair_init(pair_t *p, size_t size, bool rp)
+{
+    uv_loop_init(&p->loop);
+    job_vm_init(&p->src, &p->loop, "src", size, true);
+    job_vm_init(&p->dst, &p->loop, "dst", size, false);
+    job_fill(p->src.mem, size, 7);
+    memset(p->dst.mem, 0x5a, size);
+    p->copy = malloc(size);
+    assert_non_null(p->copy);
+    memcpy(p->copy, p->src.mem, size);
+    p->sum = vt_fnv(VT_FNV_INIT, p->src.mem, size);
+    job_param(&p->src, "max-bandwidth", 0);
+    if (rp) {
+        job_cap(&p->src, "return-path", true);
+        job_cap(&p->dst, "return-path", true);
+    }
+}
+
+static void pair_close(pair_t *p)
+{
+    free(p->copy);
+    job_vm_close(&p->src, &p->loop);
+    job_vm_close(&p->dst, &p->loop);
+    vt_loop_done(&p->loop);
+}
+
+typedef struct both {
+    job_vm_t *src, *dst;
+} both_t;
+
+static bool both_done(void *arg)
+{
+    both_t *b = arg;
+    return job_out_done(b->src) && job_in_done(b->dst);
+}
+
+/* What one case ended with. */
+typedef struct outcome {
+    vmig_migration_status_t src_st, dst_st;
+    char src_err[160], dst_err[160];
+    bool dst_equal;   /* destination memory == source's */
+    bool fired;       /* the proxy's fault took effect */
+    uint64_t fwd;     /* bytes the proxy read from the source */
+    uint64_t ms;
+} outcome_t;
+
+static const char *st(vmig_migration_status_t s)
+{
+    const char *n = vmig_migration_status_name(s);
+    return n ? n : "?";
+}
+
+/* The source gave up cleanly or completed; checked on every case. */
+static void check_source(pair_t *p, const outcome_t *o)
+{
+    assert_memory_equal(p->copy, p->src.mem, p->src.size);
+    assert_true(vt_fnv(VT_FNV_INIT, p->src.mem, p->src.size) == p->sum);
+    if (o->src_st == VMIG_MIGRATION_STATUS_COMPLETED)
+        return;
+    assert_int_equal(o->src_st, VMIG_MIGRATION_STATUS_FAILED);
+    if (!o->src_err[0])
+        fail_msg("source failed without an error");
+    assert_int_equal(vmig_engine_run_state(p->src.e), VMIG_RUN_STATE_RUNNING);
+    assert_int_equal(p->src.stops, p->src.starts);
+}
+
+/* One migration through a proxy with fault (kind, n) on the main connection. */
+static void run_case(bool rp, fp_kind_t kind, uint64_t n, outcome_t *o, size_t size)
+{
+    memset(o, 0, sizeof(*o));
+    uint64_t t0 = uv_hrtime();
+    pair_t p;
+    pair_init(&p, size, rp);
+    vmig_error_t err = { 0 };
+    assert_int_equal(vmig_engine_incoming(p.dst.e, "tcp:127.0.0.1:0", &err), 0);
+    fp_t fp;
+    fp_init(&fp, &p.loop, job_listen_uri(&p.dst));
+    fp_set(&fp, 0, kind, n);
+    assert_int_equal(vmig_engine_migrate(p.src.e, fp.uri, &err), 0);
+    both_t b = { &p.src, &p.dst };
+    job_run_until(&p.loop, both_done, &b, CASE_TIMEOUT_MS);
+    o->ms = (uv_hrtime() - t0) / 1000000u;
+    o->src_st = vmig_engine_migration_status(p.src.e);
+    o->dst_st = vmig_engine_incoming_status(p.dst.e);
+    snprintf(o->src_err, sizeof(o->src_err), "%s",
+             vmig_engine_migration_error(p.src.e) ? vmig_engine_migration_error(p.src.e) : "");
+    snprintf(o->dst_err, sizeof(o->dst_err), "%s",
+             vmig_engine_incoming_error(p.dst.e) ? vmig_engine_incoming_error(p.dst.e) : "");
+    o->dst_equal = memcmp(p.copy, p.dst.mem, size) == 0;
+    o->fired = fp.fired > 0;
+    o->fwd = fp.total_fwd;
+    check_source(&p, o);
+    if (o->dst_st == VMIG_MIGRATION_STATUS_FAILED) {
+        if (!o->dst_err[0])
+            fail_msg("destination failed without an error");
+        assert_int_not_equal(vmig_engine_run_state(p.dst.e), VMIG_RUN_STATE_RUNNING);
+    } else {
+        assert_int_equal(o->dst_st, VMIG_MIGRATION_STATUS_COMPLETED);
+    }
+    assert_true(fp_close(&fp, 10000));
+    pair_close(&p);
+}
+
+static uint64_t clean_total(bool rp)
+{
+    outcome_t o;
+    run_case(rp, FP_NONE, 0, &o, RAM_SIZE);
+    if (o.src_err[0] || o.dst_err[0])
+        fail_msg("clean: source %s / destination %s", o.src_err, o.dst_err);
+    assert_int_equal(o.src_st, VMIG_MIGRATION_STATUS_COMPLETED);
+    assert_int_equal(o.dst_st, VMIG_MIGRATION_STATUS_COMPLETED);
+    assert_true(o.dst_equal);
+    print_message("clean%s: %llu bytes source->destination, %llu ms\n", rp ? " (rp)" : "",
+                  (unsigned long long)o.fwd, (unsigned long long)o.ms);
+    return o.fwd;
+}
+
+static void test_clean(void **state)
+{
+    (void)state;
+    uint64_t a = clean_total(false);
+    uint64_t b = clean_total(false);
+    print_message("clean totals %llu / %llu\n", (unsigned long long)a, (unsigned long long)b);
+    assert_true(a > RAM_SIZE / 2);
+}
+
+static size_t cut_points(uint64_t total, uint64_t *pts)
+{
+    size_t k = 0;
+    static const uint64_t early[] = { 0, 1, 4, 8, 9, 13, 24, 64, 300, 4096 };
+    for (size_t i = 0; i < sizeof(early) / sizeof(early[0]); i++)
+        pts[k++] = early[i];
+    for (unsigned i = 1; i <= 9; i++)
+        pts[k++] = total * i / 10;
+    pts[k++] = total - 4096;
+    pts[k++] = total - 64;
+    pts[k++] = total - 16;
+    pts[k++] = total - 1;
+    return k;
+}
+
+static void cut_sweep(bool rp)
+{
+    uint64_t total = clean_total(rp);
+    uint64_t pts[32];
+    size_t np = cut_points(total, pts);
+    print_message("%-10s %-9s %-10s %-9s %-6s %s\n", "cut", "source", "dest", "mem==", "ms",
+                  "errors (source / destination)");
+    for (size_t i = 0; i < np; i++) {
+        outcome_t o;
+        run_case(rp, FP_CUT, pts[i], &o, RAM_SIZE);
+        print_message("%-10llu %-9s %-10s %-9s %-6llu %s / %s\n", (unsigned long long)pts[i],
+                      st(o.src_st), st(o.dst_st), o.dst_equal ? "yes" : "no",
+                      (unsigned long long)o.ms, dash(o.src_err[0] ? o.src_err : NULL),
+                      dash(o.dst_err[0] ? o.dst_err : NULL));
+        assert_true(o.fired);
+        /* The destination completes only when the bytes it missed are
+         * ones it does not read (the trailer after QEMU_VM_EOF), and then
+         * with the source's memory. */
+        if (o.dst_st == VMIG_MIGRATION_STATUS_COMPLETED) {
+            assert_true(o.dst_equal);
+            assert_true(pts[i] > total - 4096);
+        }
+        /* Up to the first RAM section nothing can fit in buffers and be
+         * reported as sent: the source must fail. */
+        if (pts[i] <= 24)
+            assert_int_equal(o.src_st, VMIG_MIGRATION_STATUS_FAILED);
+        /* With a return path the source completes only on the
+         * destination's word. */
+        if (rp && o.src_st == VMIG_MIGRATION_STATUS_COMPLETED)
+            assert_int_equal(o.dst_st, VMIG_MIGRATION_STATUS_COMPLETED);
+    }
+}
+
+static void test_cut_sweep(void **state)
+{
+    (void)state;
+    cut_sweep(false);
+}
+
+static void test_cut_sweep_rp(void **state)
+{
+    (void)state;
+    cut_sweep(true);
+}
+
+static void test_flip_sweep(void **state)
+{
+    (void)state;
+    uint64_t total = clean_total(false);
+    const uint64_t offs[] = { 0, 3, 5, 8, 20, 100, 1000, total / 4, total / 2,
+                              total * 3 / 4, total - 10, total - 1 };
+    unsigned silent = 0;
+    for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+        outcome_t o;
+        run_case(false, FP_FLIP, offs[i], &o, RAM_SIZE);
+        bool bad = o.dst_st == VMIG_MIGRATION_STATUS_COMPLETED && !o.dst_equal;
+        silent += bad;
+        print_message("flip %-10llu source %-9s dest %-10s mem== %-3s %llu ms %s / %s%s\n",
+                      (unsigned long long)offs[i], st(o.src_st), st(o.dst_st),
+                      o.dst_equal ? "yes" : "no", (unsigned long long)o.ms,
+                      dash(o.src_err[0] ? o.src_err : NULL),
+                      dash(o.dst_err[0] ? o.dst_err : NULL),
+                      bad ? "  <-- loaded silently-different memory" : "");
+        assert_true(o.fired);
+    }
+    print_message("flip: %u of %zu offsets loaded silently-different memory (no checksum in "
+                  "the stream)\n",
+                  silent, sizeof(offs) / sizeof(offs[0]));
+}
+
+/* ---- stall + cancel ---------------------------------------------------------------------- */
+
+typedef struct stall_wait {
+    fp_t *fp;
+    job_vm_t *src;
+} stall_wait_t;
+
+static bool stalled(void *arg)
+{
+    stall_wait_t *w = arg;
+    return w->fp->fired || job_out_done(w->src);
+}
+
+static uint64_t g_until;
+static bool time_passed(void *arg)
+{
+    (void)arg;
+    return uv_hrtime() >= g_until;
+}
+
+static void test_stall_cancel(void **state)
+{
+    (void)state;
+    /* 32 MiB so that what follows the stall cannot all sit in socket buffers. */
+    size_t size = 32 * MIB;
+    pair_t p;
+    pair_init(&p, size, false);
+    vmig_error_t err = { 0 };
+    assert_int_equal(vmig_engine_incoming(p.dst.e, "tcp:127.0.0.1:0", &err), 0);
+    fp_t fp;
+    fp_init(&fp, &p.loop, job_listen_uri(&p.dst));
+    fp_set(&fp, 0, FP_STALL, 1 * MIB);
+    assert_int_equal(vmig_engine_migrate(p.src.e, fp.uri, &err), 0);
+    stall_wait_t w = { &fp, &p.src };
+    job_run_until(&p.loop, stalled, &w, CASE_TIMEOUT_MS);
+    assert_true(fp.fired);
+    g_until = uv_hrtime() + 300 * 1000000ull;
+    job_run_until(&p.loop, time_passed, NULL, 1000);
+    vmig_migration_status_t before = vmig_engine_migration_status(p.src.e);
+    print_message("stall: source %s 300 ms after the stall (%llu bytes through)\n", st(before),
+                  (unsigned long long)fp.total_fwd);
+    assert_int_equal(before, VMIG_MIGRATION_STATUS_ACTIVE);
+    uint64_t t0 = uv_hrtime();
+    vmig_engine_migrate_cancel(p.src.e);
+    job_run_until(&p.loop, job_out_done, &p.src, 5000);
+    uint64_t ms = (uv_hrtime() - t0) / 1000000u;
+    print_message("stall: cancelled in %llu ms, source error: %s\n", (unsigned long long)ms,
+                  dash(vmig_engine_migration_error(p.src.e)));
+    assert_int_equal(vmig_engine_migration_status(p.src.e), VMIG_MIGRATION_STATUS_CANCELLED);
+    assert_int_equal(vmig_engine_run_state(p.src.e), VMIG_RUN_STATE_RUNNING);
+    assert_int_equal(p.src.stops, p.src.starts);
+    assert_memory_equal(p.copy, p.src.mem, size);
+    /* The stalled destination learns only when the proxy lets go. */
+    assert_true(fp_close(&fp, 10000));
+    job_run_until(&p.loop, job_in_done, &p.dst, 10000);
+    print_message("stall: destination %s: %s\n", st(vmig_engine_incoming_status(p.dst.e)),
+                  dash(vmig_engine_incoming_error(p.dst.e)));
+    assert_int_equal(vmig_engine_incoming_status(p.dst.e), VMIG_MIGRATION_STATUS_FAILED);
+    assert_non_null(vmig_engine_incoming_error(p.dst.e));
+    assert_int_not_equal(vmig_engine_run_state(p.dst.e), VMIG_RUN_STATE_RUNNING);
+    pair_close(&p);
+}
+
+int main(void)
+{
+    vt_test_setup(120);
+    if (getenv("CMOCKA_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CMOCKA_TEST_FILTER"));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clean),
+        cmocka_unit_test(test_cut_sweep),
+        cmocka_unit_test(test_cut_sweep_rp),
+        cmocka_unit_test(test_flip_sweep),
+        cmocka_unit_test(test_stall_cancel),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
