@@ -196,12 +196,13 @@ static void cut_sweep(bool rp)
             assert_true(o.dst_equal);
             assert_true(pts[i] > total - 4096);
         }
-        /* Up to the first RAM section nothing can fit in buffers and be
-         * reported as sent: the source must fail. */
-        if (pts[i] <= 24)
+        /* Without a return path the source may complete whatever the cut:
+         * a loaded machine lets it write everything into socket buffers
+         * before the proxy's reset arrives (seen in CI at a cut at byte 0).
+         * With a return path the source completes only on the
+         * destination's word, so an early cut must fail it. */
+        if (rp && pts[i] <= 24)
             assert_int_equal(o.src_st, VMIG_MIGRATION_STATUS_FAILED);
-        /* With a return path the source completes only on the
-         * destination's word. */
         if (rp && o.src_st == VMIG_MIGRATION_STATUS_COMPLETED)
             assert_int_equal(o.dst_st, VMIG_MIGRATION_STATUS_COMPLETED);
     }
