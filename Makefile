@@ -19,7 +19,7 @@ PYTHON     ?= python3
 # but the source, and each build is already parallel inside.
 .NOTPARALLEL:
 MAKEFLAGS += --no-print-directory
-.PHONY: all deps deps-test build demo test asan ucontext valgrind bench bench-precopy bench-latency install clean help
+.PHONY: all deps deps-test build demo test asan ucontext valgrind fuzz-smoke bench bench-precopy bench-latency install clean help
 
 all: build
 
@@ -30,6 +30,7 @@ help:
 	@echo "make test      deps + build + the whole ctest suite"
 	@echo "make asan      $(ASAN_BUILD)/ with ASan+UBSan, unit tests + truncation interop"
 	@echo "make ucontext  $(UCTX_BUILD)/ with the ucontext backend, coroutine tests"
+	@echo "make fuzz-smoke  build + replay every fuzz harness's corpus (scripts/fuzz-campaign: libFuzzer runs)"
 	@echo "make valgrind  coroutine tests of $(BUILD)/ under valgrind"
 	@echo "make bench     build + every benchmark: co_switch, zero_scan, xbzrle, compress, multifd, precopy, monitor latency"
 	@echo "               [BENCH_ARGS=--json to all; PRECOPY_ARGS=, LATENCY_ARGS= to one, e.g. --runs 1]"
@@ -64,6 +65,11 @@ asan: deps
 	cd $(ASAN_BUILD) && $(CTEST) --output-on-failure -L unit $(CTEST_FLAGS)
 	# every prefix of a real QEMU stream through the ASan vmig (skips without QEMU)
 	cd $(ASAN_BUILD) && $(CTEST) --output-on-failure -R interop/analyze_truncation $(CTEST_FLAGS)
+
+# The fuzz harnesses' seed corpora, replayed by the plain build (make asan
+# replays them under ASan+UBSan; scripts/fuzz-campaign runs libFuzzer).
+fuzz-smoke: build
+	cd $(BUILD) && $(CTEST) --output-on-failure -L fuzz $(CTEST_FLAGS)
 
 ucontext: deps
 	$(call cmake_build,$(UCTX_BUILD),-DVMIG_CO_BACKEND=ucontext)
