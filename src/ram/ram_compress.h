@@ -68,42 +68,4 @@ void vmig_compress_ctx_fini(vmig_compress_ctx_t *ctx);
 ssize_t vmig_compress_page_ctx(vmig_compress_ctx_t *ctx, const void *page, size_t len,
                                uint8_t *dst, size_t dst_cap);
 
-/* ---- a batch: N pages for one co_work() call ---------------------------------- */
-
-/* One page of a batch. */
-typedef struct vmig_compress_job {
-    const void *page; /* in: the page (page_len bytes), read on the pool thread */
-    uint8_t *out;     /* out: its zlib stream, inside the batch's slab */
-    ssize_t len;      /* out: the stream's length, or a negative errno */
-} vmig_compress_job_t;
-
-/* One allocation: this header, max_pages jobs and max_pages output slots of
- * compressBound(page_len) bytes each. The z_stream lives here too, so a pool
- * thread running the batch allocates nothing. The caller owns the pages
- * until the work returns (and keeps them unchanged if the bytes must match
- * what is sent: QEMU too compresses the live page). */
-typedef struct vmig_compress_batch {
-    vmig_compress_ctx_t ctx;    /* the batch's deflate state */
-    size_t page_len;            /* bytes of every page */
-    size_t slot_cap;            /* bytes of one output slot: compressBound(page_len) */
-    size_t max_pages;           /* jobs and slots allocated */
-    size_t n;                   /* jobs added since the last clear */
-    vmig_compress_job_t *jobs;  /* max_pages jobs */
-    uint8_t *slab;              /* max_pages * slot_cap output bytes */
-} vmig_compress_batch_t;
-
-/* NULL on a bad argument (level, page_len 0 or > UINT_MAX, max_pages 0), on
- * overflow of the sizes or out of memory. */
-vmig_compress_batch_t *vmig_compress_batch_new(int level, size_t page_len, size_t max_pages);
-void vmig_compress_batch_free(vmig_compress_batch_t *b);
-/* co_release_fn for co_work(): frees the batch. */
-void vmig_compress_batch_release(void *batch);
-/* Empties the batch for reuse (keeps the z_stream). */
-void vmig_compress_batch_clear(vmig_compress_batch_t *b);
-/* Appends a page; its job index, or -ENOSPC when full. */
-ssize_t vmig_compress_batch_add(vmig_compress_batch_t *b, const void *page);
-/* co_work_fn: compresses every added page into its job. 0 when all did,
- * else the first job's negative errno (each job keeps its own result). */
-int vmig_compress_batch_run(void *batch);
-
 #endif
