@@ -17,10 +17,7 @@ static int rp_send(mig_in_t *in, unsigned type, uint32_t value)
 {
     if (!in->rp_s)
         return -ENOTCONN;
-    vmig_stream_put_be16(in->rp_s, (uint16_t)type);
-    vmig_stream_put_be16(in->rp_s, 4);
-    vmig_stream_put_be32(in->rp_s, value);
-    return vmig_stream_flush(in->rp_s);
+    return vmig_rp_write_value(in->rp_s, type, value);
 }
 
 static int hook_open_rp(void *opaque)

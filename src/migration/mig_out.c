@@ -81,76 +81,36 @@ void mig_params_changed(vmig_migration_t *m)
 
 /* ---- the return path (destination -> source) ------------------------------------------ */
 
-static const char *rp_name(unsigned type)
-{
-    static const char *const names[] = {
-        "INVALID", "SHUT", "PONG", "REQ_PAGES_ID", "REQ_PAGES", "RECV_BITMAP", "RESUME_ACK",
-    };
-    return type < sizeof(names) / sizeof(names[0]) ? names[type] : "UNKNOWN";
-}
-
 /* Read messages until SHUT, the end of the channel or an error. In precopy
- * only SHUT and PONG are meaningful; page requests belong to postcopy. */
+ * only SHUT and PONG are meaningful; page requests belong to postcopy. A
+ * clean end or a read error is the destination closing its side (after
+ * loading, or because it failed): the main channel and SHUT say which. */
 static int rp_co(void *arg)
 {
     vmig_migration_t *m = arg;
     mig_out_t *o = &m->out;
-    vmig_stream_t *s = o->rp_s;
-    for (;;) {
-        /* A clean end between messages: the destination closed its side
-         * (after loading, or because it failed). Which one is learned from
-         * the main channel and from SHUT; read errors are the same story
-         * once we shut the channel down ourselves. */
-        uint8_t peek;
-        if (vmig_stream_peek(s, &peek, 1) <= 0)
-            break;
-        unsigned type = vmig_stream_get_be16(s);
-        unsigned len = vmig_stream_get_be16(s);
-        if (vmig_stream_error(s) < 0)
-            break;
-        size_t want = 0;
-        switch (type) {
-        case VMIG_RP_MSG_SHUT:
-        case VMIG_RP_MSG_PONG:
-        case VMIG_RP_MSG_RESUME_ACK:
-            want = 4;
-            break;
-        case VMIG_RP_MSG_REQ_PAGES:
-            want = 12;
-            break;
-        case VMIG_RP_MSG_REQ_PAGES_ID:
-        case VMIG_RP_MSG_RECV_BITMAP:
-            want = len;
-            break;
-        default:
-            vmig_error_set(&o->err, -EPROTO, "Received invalid message 0x%04x length 0x%04x",
-                           type, len);
-            goto bad;
-        }
-        if (len != want) {
-            vmig_error_set(&o->err, -EPROTO,
-                           "Received '%s' message (0x%04x) with incorrect length %u expecting %zu",
-                           rp_name(type), type, len, want);
-            goto bad;
-        }
-        if (type != VMIG_RP_MSG_SHUT && type != VMIG_RP_MSG_PONG) {
+    vmig_rp_msg_t msg;
+    vmig_error_t perr = { 0 };
+    while (vmig_rp_read(o->rp_s, &msg, &perr) == VMIG_RP_MSG) {
+        if (msg.type != VMIG_RP_MSG_SHUT && msg.type != VMIG_RP_MSG_PONG) {
             vmig_error_set(&o->err, -EPROTO, "RP: '%s' message received outside postcopy",
-                           rp_name(type));
+                           vmig_rp_msg_name(msg.type));
             goto bad;
         }
-        uint32_t v = vmig_stream_get_be32(s);
-        if (vmig_stream_error(s) < 0)
-            break;
-        if (type == VMIG_RP_MSG_PONG) {
-            o->rp_pong = v;
+        if (msg.type == VMIG_RP_MSG_PONG) {
+            o->rp_pong = msg.value;
             continue;
         }
         o->rp_shut = true;
-        if (v != 0) {
-            vmig_error_set(&o->err, -EIO, "RP: Sibling indicated error %u", v);
+        if (msg.value != 0) {
+            vmig_error_set(&o->err, -EIO, "RP: Sibling indicated error %u", msg.value);
             goto bad;
         }
         break;
+    }
+    if (perr.code) {
+        vmig_error_set(&o->err, perr.code, "%s", perr.msg);
+        goto bad;
     }
     co_event_set(&o->rp_done);
     return 0;

@@ -207,6 +207,28 @@ int vmig_savevm_send_packaged(vmig_stream_t *s, const void *buf, size_t len);
 
 /* ---- the loader (destination) ------------------------------------------------------ */
 
+/* ---- the return path (savevm_rp.c) ---- */
+
+/* One return-path message as the source reads it. */
+typedef struct vmig_rp_msg {
+    unsigned type;  /* VMIG_RP_MSG_* */
+    uint32_t value; /* SHUT, PONG, RESUME_ACK */
+    uint64_t start; /* REQ_PAGES(_ID): first byte in the block */
+    uint32_t len;   /* REQ_PAGES(_ID): bytes asked for */
+    char name[256]; /* REQ_PAGES_ID, RECV_BITMAP: the block (NUL-free, 1..255 bytes) */
+} vmig_rp_msg_t;
+
+#define VMIG_RP_END 0 /* vmig_rp_read(): the destination closed between messages */
+#define VMIG_RP_MSG 1 /* vmig_rp_read(): *msg holds a well-formed message */
+
+/* Read one message: VMIG_RP_MSG, VMIG_RP_END, -EPROTO with err set for a
+ * malformed one (unknown type, wrong length, bad name), or the stream's
+ * own error (err untouched: the main channel tells the story). */
+int vmig_rp_read(vmig_stream_t *s, vmig_rp_msg_t *msg, vmig_error_t *err);
+/* Write a message with a be32 value (SHUT, PONG, RESUME_ACK) and flush. */
+int vmig_rp_write_value(vmig_stream_t *s, unsigned type, uint32_t value);
+const char *vmig_rp_msg_name(unsigned type);
+
 /* The whole incoming stream: header, load_setup hooks, the load loop up to
  * EOF, the vmdesc trailer (skipped; a short or missing one is fine), then the
  * load_cleanup hooks. 0, VMIG_SAVEVM_LOAD_QUIT (a command ended the loop
