@@ -24,6 +24,12 @@ foreach(src ${VMIG_FUZZ_SRCS})
   endif()
   set_target_properties(${exe} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
   target_link_libraries(${exe} PRIVATE vmig_static vmig_internal)
+  if(name STREQUAL "fuzz_incoming")
+    # The demo VMM's devices, as vmig-vmm registers them.
+    target_sources(${exe} PRIVATE ${CMAKE_SOURCE_DIR}/src/tools/vmig-vmm/vmm_cpu.c
+                                  ${CMAKE_SOURCE_DIR}/src/tools/vmig-vmm/vmm_serial.c)
+    target_include_directories(${exe} PRIVATE ${CMAKE_SOURCE_DIR}/src/tools/vmig-vmm)
+  endif()
   if(VMIG_BUILD_TESTS AND EXISTS ${corpus})
     add_test(NAME fuzz/${name}_replay COMMAND ${exe} ${args})
     set_tests_properties(fuzz/${name}_replay PROPERTIES LABELS "fuzz;unit" TIMEOUT 300)
