@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # make-seed-corpus.sh — save small real QEMU 7.2 migration streams as the seed
-# corpus of the whole-stream fuzz harness (fuzz/corpus/fuzz_stream/).
+# corpus of the whole-stream fuzz harness (fuzz/corpus/fuzz_stream/), then
+# real vmig streams of the demo machine (fuzz/gen_incoming_corpus.py) as the
+# seeds of fuzz_incoming and, two of them, of fuzz_stream too.
 # Needs qemu-system-x86_64 and python3; exits 77 (skip) without QEMU.
+# VMIG_VMM: the vmig-vmm to record with (default build/bin/vmig-vmm; skipped
+# when missing).
 # Each seed stays under 300 KB; existing seeds of the same name are replaced.
 set -euo pipefail
 
@@ -60,3 +64,13 @@ save none-compress-1m none --ram "$tmp/pattern.ram" --size 1M --cap compress
 save none-ignore-shared none --ram "$tmp/shared.ram" --size 1M --cap x-ignore-shared
 save pc-minimal pc --minimal --mem 16M
 save pc-xbzrle pc --minimal --xbzrle --mem 4M
+
+vmm=${VMIG_VMM:-build/bin/vmig-vmm}
+if [ -x "$vmm" ]; then
+    echo "vmig demo streams in fuzz/corpus/fuzz_incoming:"
+    python3 fuzz/gen_incoming_corpus.py --vmm "$vmm"
+    cp fuzz/corpus/fuzz_incoming/demo-idle "$out/vmig-demo-idle"
+    cp fuzz/corpus/fuzz_incoming/demo-compress "$out/vmig-demo-compress"
+else
+    echo "make-seed-corpus: $vmm not built: no vmig streams recorded" >&2
+fi
