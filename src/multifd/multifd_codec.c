@@ -205,6 +205,8 @@ vmig_multifd_codec_t *vmig_multifd_decoder_new(uint32_t method)
     } else if (method == VMIG_MULTIFD_FLAG_ZSTD) {
         c->zd = ZSTD_createDStream();
         if (!c->zd || ZSTD_isError(ZSTD_initDStream(c->zd)) ||
+            ZSTD_isError(ZSTD_DCtx_setParameter(c->zd, ZSTD_d_windowLogMax,
+                                                VMIG_MULTIFD_ZSTD_WINDOW_LOG_MAX)) ||
             zstd_learn_edge(c->zd, &c->zstd_edge) < 0)
             goto fail;
     }

@@ -12,6 +12,12 @@
 
 typedef struct vmig_multifd_codec vmig_multifd_codec_t;
 
+/* The largest zstd window a decoder accepts (2^25 = 32 MiB): what zstd's
+ * level 20, the highest multifd-zstd-level, uses (level 1, QEMU 7.2's only
+ * one: 512 KiB). zstd's own default (2^27) would let each channel of a
+ * hostile source claim 128 MiB of the destination's memory. */
+#define VMIG_MULTIFD_ZSTD_WINDOW_LOG_MAX 25
+
 /* method: VMIG_MULTIFD_FLAG_NOCOMP, _ZLIB or _ZSTD (multifd_wire.h); level:
  * multifd-zlib-level (0..9) or multifd-zstd-level (0..20), ignored for
  * NOCOMP and for a decoder. NULL on a bad argument or out of memory. */

@@ -452,6 +452,42 @@ static void test_decode_plain_zstd(void **state)
     free(out);
 }
 
+/* Level 20 (the highest multifd-zstd-level) decodes; a frame asking for a
+ * window past VMIG_MULTIFD_ZSTD_WINDOW_LOG_MAX (level 22: 128 MiB) is
+ * refused before the decoder allocates it. */
+static void test_zstd_window_bound(void **state)
+{
+    uint8_t *out = malloc(VMIG_MULTIFD_ZBUF_MAX);
+    assert_non_null(out);
+    char msg[160];
+    static const int levels[] = {20, 22};
+    for (unsigned li = 0; li < 2; li++) {
+        ZSTD_CCtx *cc = ZSTD_createCCtx();
+        assert_non_null(cc);
+        assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel,
+                                                         levels[li])));
+        vmig_multifd_codec_t *dec = vmig_multifd_decoder_new(ZSTD);
+        assert_non_null(dec);
+        source_t s;
+        source_new(&s, 900u + li);
+        size_t n = source_packet(&s, 0);
+        size_t len = zsref_packet(cc, ZSREF_QEMU, &s, n, out, VMIG_MULTIFD_ZBUF_MAX);
+        int r = decode_check(dec, out, len, n, s.p, msg, sizeof msg);
+        if (levels[li] == 20) {
+            if (r != 0)
+                fail_msg("level 20: %s", msg);
+        } else {
+            assert_true(r < 0);
+            print_message("level 22: %s\n", msg);
+            assert_non_null(strstr(msg, "memory"));
+        }
+        ZSTD_freeCCtx(cc);
+        source_free(&s);
+        vmig_multifd_codec_free(dec);
+    }
+    free(out);
+}
+
 /* Plain ZSTD_decompressStream, page by page, reads what we send. */
 static void test_plain_zstd_reads_ours(void **state)
 {
@@ -1036,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_decode_plain_zlib),
         cmocka_unit_test(test_plain_zlib_reads_ours),
         cmocka_unit_test(test_decode_plain_zstd),
+        cmocka_unit_test(test_zstd_window_bound),
         cmocka_unit_test(test_plain_zstd_reads_ours),
         cmocka_unit_test(test_refused_zlib),
         cmocka_unit_test(test_refused_zstd),
