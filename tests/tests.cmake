@@ -37,3 +37,8 @@ include(${CMAKE_SOURCE_DIR}/tests/migration/migration.cmake)
 include(${CMAKE_SOURCE_DIR}/tests/demo/demo_tool.cmake)
 # vmig-vmm --machine demo (sim and KVM vCPUs) migrating (labels "demo", "integration").
 include(${CMAKE_SOURCE_DIR}/tests/demo/demo.cmake)
+# test_resource_bounds watches every allocation the library makes.
+if(TARGET fault_test_resource_bounds)
+  target_link_options(fault_test_resource_bounds PRIVATE
+    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign)
+endif()

@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* A package's first buffer; it doubles as more of the package arrives. */
+#define PACKAGE_FIRST_CHUNK (64u << 10)
+
 /* Length of each command's data; VAR_LEN = checked by its own rules. */
 #define VAR_LEN (-1)
 
@@ -62,6 +65,37 @@ static int ping(vmig_savevm_t *sv, vmig_stream_t *s, uint32_t value)
     return 0;
 }
 
+/* Read len bytes of a package into a buffer that grows as they arrive
+ * (64 KiB, then doubling): a stream announcing 16 MiB and ending early
+ * costs what it sent, not what it claimed. */
+static uint8_t *read_package(vmig_stream_t *s, uint32_t len)
+{
+    size_t cap = len < PACKAGE_FIRST_CHUNK ? (len ? len : 1) : PACKAGE_FIRST_CHUNK;
+    uint8_t *buf = malloc(cap);
+    size_t have = 0;
+    while (buf && have < len) {
+        if (have == cap) {
+            size_t ncap = cap * 2 < len ? cap * 2 : len;
+            uint8_t *nbuf = realloc(buf, ncap);
+            if (!nbuf)
+                break;
+            buf = nbuf;
+            cap = ncap;
+        }
+        if (vmig_stream_get_buffer(s, buf + have, cap - have) < 0) {
+            free(buf);
+            return NULL;
+        }
+        have = cap;
+    }
+    if (have < len) {
+        free(buf);
+        vmig_stream_set_error(s, -ENOMEM, "Out of memory for packaged state: %u", len);
+        return NULL;
+    }
+    return buf;
+}
+
 /* The package is read whole (bounded by 16 MiB) and loaded by the same loop
  * from a memory stream; its errors become the main stream's. */
 static int packaged(vmig_savevm_t *sv, vmig_stream_t *s, uint32_t len)
@@ -71,14 +105,9 @@ static int packaged(vmig_savevm_t *sv, vmig_stream_t *s, uint32_t len)
     /* QEMU's packages never nest; refusing keeps memory use at one package. */
     if (sv->load_depth > 0)
         return vmig_stream_set_error(s, -EINVAL, "Packaged state inside packaged state");
-    uint8_t *buf = malloc(len ? len : 1);
+    uint8_t *buf = read_package(s, len);
     if (!buf)
-        return vmig_stream_set_error(s, -ENOMEM, "Out of memory for packaged state: %u", len);
-    int r = vmig_stream_get_buffer(s, buf, len);
-    if (r < 0) {
-        free(buf);
-        return r;
-    }
+        return vmig_stream_error(s);
     vmig_channel_t *ch = vmig_channel_memory_reader(buf, len, false);
     vmig_stream_t *sub = ch ? vmig_stream_new_reader(ch, VMIG_STREAM_OWN_CHANNEL) : NULL;
     if (!sub) {
@@ -88,7 +117,7 @@ static int packaged(vmig_savevm_t *sv, vmig_stream_t *s, uint32_t len)
         return vmig_stream_set_error(s, -ENOMEM, "Out of memory for packaged state: %u", len);
     }
     sv->load_depth++;
-    r = vmig_savevm_load_main(sv, sub);
+    int r = vmig_savevm_load_main(sv, sub);
     sv->load_depth--;
     if (r < 0)
         r = vmig_stream_set_error(s, r, "in packaged state: %s", vmig_stream_error_msg(sub));
