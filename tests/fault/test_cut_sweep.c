@@ -1,9 +1,12 @@
 /* test_cut_sweep.c — a migration between two engines on one loop through the
  * fault proxy (fault_proxy.h), broken at many points:
+ * Both engines carry a 48 KiB device ("disk-ctl") besides 4 MiB of RAM, so
+ * the stream's tail holds device state between the RAM and the end.
  * - clean: through the proxy without a fault it completes, memory equal;
  *   the bytes it carried (source -> destination) are the sweep's "total";
  * - cut sweep (without and with return-path): the connection is cut after
- *   N bytes for ~24 N over [0, total): the source fails with an error (or
+ *   N bytes for ~36 N over [0, total) (setup, the RAM pass, the device
+ *   section, the end of the stream and its trailer): the source fails with an error (or
  *   completes: without a return path only, when its writes had all gone),
  *   runs again, its RAM unchanged; the destination fails with an error and
  *   is not running, or completes with memory equal to the source's;
@@ -26,11 +29,36 @@ static const char *dash(const char *s)
     return s ? s : "-";
 }
 
+/* A device with sizable state, so that cuts can land inside it. */
+#define DEV_SIZE (48u * 1024u)
+typedef struct cut_dev {
+    uint8_t regs[DEV_SIZE]; /* the state that travels */
+    int loaded;             /* post_load calls */
+} cut_dev_t;
+
+static int dev_post_load(void *opaque, int version_id)
+{
+    (void)version_id;
+    ((cut_dev_t *)opaque)->loaded++;
+    return 0;
+}
+
+static const vmig_vmsd_field_t dev_fields[] = {
+    VMIG_VMSTATE_BUFFER(regs, cut_dev_t),
+    VMIG_VMSTATE_END_OF_LIST(),
+};
+
+static const vmig_vmsd_t dev_vmsd = {
+    .name = "disk-ctl", .version_id = 1, .minimum_version_id = 1,
+    .post_load = dev_post_load, .fields = dev_fields,
+};
+
 typedef struct pair {
     uv_loop_t loop;
     job_vm_t src, dst;
     uint8_t *copy;
     uint64_t sum;
+    cut_dev_t dev_src, dev_dst; /* the device on each side */
 } pair_t;
 
 static void pair_init(pair_t *p, size_t size, bool rp)
@@ -44,6 +72,12 @@ static void pair_init(pair_t *p, size_t size, bool rp)
     assert_non_null(p->copy);
     memcpy(p->copy, p->src.mem, size);
     p->sum = vt_fnv(VT_FNV_INIT, p->src.mem, size);
+    for (size_t i = 0; i < DEV_SIZE; i++)
+        p->dev_src.regs[i] = (uint8_t)(i * 7 + 3);
+    p->dev_src.loaded = p->dev_dst.loaded = 0;
+    memset(p->dev_dst.regs, 0, DEV_SIZE);
+    assert_int_equal(vmig_engine_register_vmsd(p->src.e, "disk-ctl", 0, &dev_vmsd, &p->dev_src), 0);
+    assert_int_equal(vmig_engine_register_vmsd(p->dst.e, "disk-ctl", 0, &dev_vmsd, &p->dev_dst), 0);
     job_param(&p->src, "max-bandwidth", 0);
     if (rp) {
         job_cap(&p->src, "return-path", true);
@@ -121,7 +155,12 @@ static void run_case(bool rp, fp_kind_t kind, uint64_t n, outcome_t *o, size_t s
              vmig_engine_migration_error(p.src.e) ? vmig_engine_migration_error(p.src.e) : "");
     snprintf(o->dst_err, sizeof(o->dst_err), "%s",
              vmig_engine_incoming_error(p.dst.e) ? vmig_engine_incoming_error(p.dst.e) : "");
-    o->dst_equal = memcmp(p.copy, p.dst.mem, size) == 0;
+    o->dst_equal = memcmp(p.copy, p.dst.mem, size) == 0 &&
+                   memcmp(p.dev_src.regs, p.dev_dst.regs, DEV_SIZE) == 0;
+    /* The device's post_load runs once, and only on a complete section. */
+    assert_true(p.dev_dst.loaded <= 1);
+    if (o->dst_st == VMIG_MIGRATION_STATUS_COMPLETED)
+        assert_int_equal(p.dev_dst.loaded, 1);
     o->fired = fp.fired > 0;
     o->fwd = fp.total_fwd;
     check_source(&p, o);
@@ -167,6 +206,12 @@ static size_t cut_points(uint64_t total, uint64_t *pts)
         pts[k++] = early[i];
     for (unsigned i = 1; i <= 9; i++)
         pts[k++] = total * i / 10;
+    /* The tail: the last RAM, the device section (48 KiB), the global
+     * state, QEMU_VM_EOF and the vmdesc trailer. */
+    static const uint64_t tail[] = { 72 * 1024, 60 * 1024, 52 * 1024, 49 * 1024, 40 * 1024,
+                                     24 * 1024, 8 * 1024, 2048, 1024, 512 };
+    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
+        pts[k++] = total - tail[i];
     pts[k++] = total - 4096;
     pts[k++] = total - 64;
     pts[k++] = total - 16;
@@ -177,7 +222,7 @@ static size_t cut_points(uint64_t total, uint64_t *pts)
 static void cut_sweep(bool rp)
 {
     uint64_t total = clean_total(rp);
-    uint64_t pts[32];
+    uint64_t pts[48];
     size_t np = cut_points(total, pts);
     print_message("%-10s %-9s %-10s %-9s %-6s %s\n", "cut", "source", "dest", "mem==", "ms",
                   "errors (source / destination)");
