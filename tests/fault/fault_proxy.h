@@ -17,11 +17,13 @@
  *   FP_TRUNCATE after N bytes the source->target direction is closed
  *               cleanly (FIN after the N bytes), further source bytes are
  *               read and thrown away; target->source still flows;
- *   FP_RATE     the source->target direction at most B bytes/s.
+ *   FP_RATE     the source->target direction at most B bytes/s;
+ *   FP_BACK_FLIP the byte at offset N of the target->source direction (a
+ *               return path) is XORed with 0xff.
  *
- * Offsets count bytes of the source->target direction of that connection.
- * The target->source direction (a return path) is forwarded untouched
- * except by FP_CUT and FP_STALL. Everything is freed by fp_close(), which
+ * Offsets count bytes of the source->target direction of that connection
+ * (FP_BACK_FLIP: of the other one). The target->source direction (a return
+ * path) is forwarded untouched except by FP_CUT, FP_STALL and FP_BACK_FLIP. Everything is freed by fp_close(), which
  * runs the loop until the proxy's handles are closed. */
 #ifndef FAULT_PROXY_H
 #define FAULT_PROXY_H
@@ -46,7 +48,9 @@
 #define FP_HIGH (2u * 1024u * 1024u)
 #define FP_LOW (256u * 1024u)
 
-typedef enum { FP_NONE = 0, FP_CUT, FP_STALL, FP_FLIP, FP_TRUNCATE, FP_RATE } fp_kind_t;
+typedef enum {
+    FP_NONE = 0, FP_CUT, FP_STALL, FP_FLIP, FP_TRUNCATE, FP_RATE, FP_BACK_FLIP
+} fp_kind_t;
 
 typedef struct fp_fault {
     fp_kind_t kind;
@@ -352,8 +356,13 @@ static inline void fp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
             c->fp->total_back += (uint64_t)n;
             free(buf->base);
         } else {
+            uint64_t at = c->back;
             c->back += (uint64_t)n;
             c->fp->total_back += (uint64_t)n;
+            if (c->fault.kind == FP_BACK_FLIP && c->fault.n >= at && c->fault.n < c->back) {
+                buf->base[c->fault.n - at] ^= (char)0xff;
+                fp_fire(c);
+            }
             fp_forward(e, buf->base, (size_t)n);
         }
         return;

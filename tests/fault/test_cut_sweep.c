@@ -13,6 +13,7 @@
  * - flip sweep: one byte at offset N XORed: no crash or hang, the source
  *   intact; the destination fails with an error or completes; completions
  *   with different memory are printed (the stream has no checksum);
+ * - return path: one byte flipped in the destination's replies;
  * - stall: the proxy stops forwarding mid-migration; migrate_cancel 300 ms
  *   later ends cancelled with the VM running, RAM intact, bounded. */
 #define FP_ASSERT(x) assert_true(x)
@@ -290,6 +291,36 @@ static void test_flip_sweep(void **state)
                   silent, sizeof(offs) / sizeof(offs[0]));
 }
 
+/* ---- the return path: a flipped byte in what the destination says ---------------------- */
+
+/* The destination answers PONG 1 then SHUT 0 (16 bytes): a flipped type or
+ * length fails the source with the protocol error, a flipped SHUT value
+ * with "Sibling indicated error"; a flipped PONG value is not checked. The
+ * destination completes whatever happens to its replies. */
+static void test_return_path_flip(void **state)
+{
+    (void)state;
+    for (uint64_t off = 0; off < 16; off++) {
+        outcome_t o;
+        run_case(true, FP_BACK_FLIP, off, &o, RAM_SIZE);
+        print_message("rp flip %-2llu source %-9s dest %-10s %s\n", (unsigned long long)off,
+                      st(o.src_st), st(o.dst_st), dash(o.src_err[0] ? o.src_err : NULL));
+        assert_true(o.fired);
+        assert_int_equal(o.dst_st, VMIG_MIGRATION_STATUS_COMPLETED);
+        assert_true(o.dst_equal);
+        bool pong_value = off >= 4 && off < 8;
+        if (pong_value) {
+            assert_int_equal(o.src_st, VMIG_MIGRATION_STATUS_COMPLETED);
+            continue;
+        }
+        assert_int_equal(o.src_st, VMIG_MIGRATION_STATUS_FAILED);
+        const char *want = off >= 12 ? "Sibling indicated error" : "message";
+        if (!strstr(o.src_err, want))
+            fail_msg("rp flip %llu: source error \"%s\" lacks \"%s\"",
+                     (unsigned long long)off, o.src_err, want);
+    }
+}
+
 /* ---- stall + cancel ---------------------------------------------------------------------- */
 
 typedef struct stall_wait {
@@ -363,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_cut_sweep),
         cmocka_unit_test(test_cut_sweep_rp),
         cmocka_unit_test(test_flip_sweep),
+        cmocka_unit_test(test_return_path_flip),
         cmocka_unit_test(test_stall_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""test_memory_bound.py - a vmig-vmm destination's memory stays within its
+RAM plus a fixed bound, whatever the incoming stream: good migrations with
+every RAM encoding, and hostile streams that announce huge sizes.
+
+The destination is `vmig-vmm --machine none --memory 64M --prealloc`:
+anonymous RAM, every page resident from the start, so its RAM costs the same
+before and after the load and any growth of the peak RSS is the engine's own
+(buffers, codec state, threads). Each run first starts a fresh idle vmig-vmm
+with --prealloc and reads its VmHWM (RAM + base overhead: code, libraries,
+loop, monitor); the destination's peak RSS minus that baseline must stay
+within BOUND.
+
+How the peak is read:
+  - a destination that completed: VmHWM from /proc/PID/status while it is
+    alive, after the migration ended (checked again, as ru_maxrss from
+    wait4(), after `quit`);
+  - a destination whose load failed exits at once with status 1 (as QEMU
+    7.2 does; there is no moment to ask QMP): its peak is ru_maxrss of
+    wait4(), the kernel's record of VmHWM at exit, and its error is the text
+    of "load of migration failed: MSG" on stderr (the engine's incoming
+    error, the one query-migrate gives as error-desc; error-desc is checked
+    too when a query got in before the exit).
+
+  test_memory_bound.py CASE --vmm PATH
+CASE:
+  precopy        vmig-vmm source with 64 MiB of random RAM -> destination,
+                 tcp on 127.0.0.1, no capability
+  compress       the same with compress on both sides, compress-threads 4,
+                 decompress-threads 4 (COMPRESS_PAGE records: zlib per page)
+  xbzrle         the source runs --workload random-writes and has xbzrle on
+                 (32 MiB/s until the XBZRLE cache has hits, then unlimited):
+                 several passes, XBZRLE pages decoded by the destination,
+                 which has no capability and no cache of its own
+  multifd-zstd   multifd, 4 channels, multifd-compression zstd on both sides
+  multifd-zlib   the same, zlib
+  hostile        hand-written streams through --incoming file:PATH, each
+                 refused with an error: a package announcing 16 MiB followed
+                 by 100 bytes, a package announcing 0xffffffff bytes, a RAM
+                 section announcing a block "mem" of 2^62 bytes, a command of
+                 65535 bytes none of which is sent, an XBZRLE delta of 65535
+                 bytes; and a valid stream (RAM list + EOF) that loads, the
+                 control
+  fuzz-corpus    every file of fuzz/corpus/fuzz_stream/ and fuzz/corpus/fuzz_ram/
+                 (those present) as an incoming file, one destination each:
+                 it completes or fails with an error, within the bound
+For the good cases the destination ends completed and running, its RAM
+(read through /proc/PID/mem) equal to the source's frozen memory file; the
+source's counters show that the encoding was used. Every run prints the
+baseline, the peak and the growth.
+Exit status: 0 pass, 1 fail, 77 skip.
+"""
+import hashlib
+import json
+import os
+import shutil
+import struct
+import sys
+import time
+
+sys.dont_write_bytecode = True
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.normpath(os.path.join(_HERE, "..", ".."))
+sys.path.insert(0, os.path.join(_HERE, "..", "migration"))
+import mig_py as M  # noqa: E402
+from mig_py import Fail, check  # noqa: E402
+
+MEM = "64M"
+RAM_BYTES = M.parse_size(MEM)
+KiB = 1 << 10
+MiB = M.MiB
+
+# What the destination may use beyond its RAM and the idle process's own
+# overhead (the baseline), at its peak, for any stream:
+#   - the stream's read buffer (1 MiB) and a package being loaded (grown as
+#     its bytes arrive, at most 16 MiB and never more than what was sent);
+#   - compress: decompression batches in flight (decompress-threads, each a
+#     batch of pages and its zlib state);
+#   - multifd: per channel, a packet of up to 128 pages (512 KiB) plus its
+#     compressed copy, and the codec's state: a zlib inflate window (32 KiB)
+#     or a zstd decompression context whose window is at most 32 MiB by the
+#     format's limit (a level-1 encoder, QEMU's and vmig's, uses 512 KiB);
+#   - the libuv thread pool's threads (their stacks, as far as touched) and
+#     glibc's per-thread malloc arenas.
+# Measured growth (see the report of the commit that added this test):
+# at most BOUND/2 in every case. BOUND is a round number with 2x headroom.
+BOUND = 16 * MiB
+
+IDLE_TIMEOUT = 15.0
+
+
+# ---- reading a process's memory ---------------------------------------------------------
+
+def status_kib(pid, key):
+    """A "Vm..." line of /proc/PID/status, in KiB; None when missing (a
+    zombie has none)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        return None
+    return None
+
+
+def hwm_alive(vm):
+    """VmHWM (KiB) of a live process: read, then checked still alive (the
+    value is then the process's own, not a zombie's)."""
+    check(not vm.exited(), "%s exited before its VmHWM was read: %s" %
+          (vm.name, vm.stderr_text()))
+    v = status_kib(vm.proc.pid, "VmHWM")
+    check(v is not None and not vm.exited(), "%s: no VmHWM in /proc/%d/status" %
+          (vm.name, vm.proc.pid))
+    return v
+
+
+def try_reap(vm):
+    """wait4(WNOHANG): None while the process runs, else (exit code,
+    ru_maxrss KiB). The Popen object is told the exit code."""
+    if vm.proc.returncode is not None:
+        return vm.reaped
+    pid, status, ru = os.wait4(vm.proc.pid, os.WNOHANG)
+    if pid == 0:
+        return None
+    vm.proc.returncode = os.waitstatus_to_exitcode(status)
+    vm.reaped = (vm.proc.returncode, ru.ru_maxrss)
+    return vm.reaped
+
+
+def reap(vm, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        r = try_reap(vm)
+        if r:
+            return r
+        if time.monotonic() > deadline:
+            raise M.TimedOut("%s did not exit within %gs" % (vm.name, timeout))
+        time.sleep(0.005)
+
+
+def quit_reap(vm, timeout=15.0):
+    """QMP quit; exit status 0; ru_maxrss (KiB) at exit."""
+    vm.ok("quit")
+    rc, maxrss = reap(vm, timeout)
+    check(rc == 0, "%s: exit status %d after quit: %s" % (vm.name, rc, vm.stderr_text()))
+    return maxrss
+
+
+def ram_mapping(pid):
+    """(start, end) of the guest RAM in /proc/PID/smaps: the one private
+    anonymous read-write mapping of exactly the RAM's size with MAP_NORESERVE
+    (VmFlags "nr")."""
+    found = []
+    cur = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
+                lo, hi = (int(x, 16) for x in fields[0].split("-"))
+                anon = len(fields) == 5 and fields[4] == "0"
+                cur = (lo, hi) if anon and fields[1] == "rw-p" and hi - lo == RAM_BYTES else None
+            elif fields[0] == "VmFlags:" and cur and "nr" in fields[1:]:
+                found.append(cur)
+    check(len(found) == 1, "pid %d: %d mappings look like the guest RAM: %r" %
+          (pid, len(found), found))
+    return found[0]
+
+
+def check_ram_equals(vm, src_ram):
+    """The destination's anonymous RAM, read through /proc/PID/mem, equals the
+    source's memory file (first differing page named)."""
+    lo, _ = ram_mapping(vm.proc.pid)
+    with open("/proc/%d/mem" % vm.proc.pid, "rb", buffering=0) as m, open(src_ram, "rb") as s:
+        m.seek(lo)
+        off = 0
+        while off < RAM_BYTES:
+            a, b = m.read(MiB), s.read(MiB)
+            check(len(a) == MiB and len(b) == MiB, "short read at %d" % off)
+            if a != b:
+                i = next(i for i in range(MiB) if a[i] != b[i])
+                raise Fail("%s: RAM differs from the source's at byte %d (page %d)" %
+                           (vm.name, off + i, (off + i) // 4096))
+            off += MiB
+
+
+# ---- processes ---------------------------------------------------------------------------
+
+def baseline(a, d):
+    """VmHWM (KiB) of a fresh idle vmig-vmm with its RAM preallocated."""
+    vm = M.start_vmm(a, d, "idle", MEM, extra=["--prealloc"])
+    check(vm.runstate() == "running", "idle VM not running")
+    vm.ok("query-migrate")
+    hwm = hwm_alive(vm)
+    rss = status_kib(vm.proc.pid, "RssAnon")
+    check(rss is not None and rss * KiB >= RAM_BYTES,
+          "idle VM: RssAnon %s KiB < RAM: --prealloc did not populate" % rss)
+    vm.quit()
+    return hwm
+
+
+def start_dest(a, d, name, incoming, connect=True):
+    vm = M.start_vmm(a, d, name, MEM, incoming=incoming, extra=["--prealloc"],
+                     connect=connect)
+    vm.reaped = None
+    return vm
+
+
+def judge(what, base, peak, how):
+    growth = peak - base
+    print("%s: baseline VmHWM %d KiB, peak %d KiB (%s), growth %d KiB (%.2f MiB), "
+          "bound %d MiB" % (what, base, peak, how, growth, growth / 1024, BOUND // MiB))
+    sys.stdout.flush()
+    check(growth * KiB <= BOUND, "%s: the destination's peak RSS grew %d KiB over the idle "
+          "baseline, more than the bound %d KiB" % (what, growth, BOUND // KiB))
+    return growth
+
+
+# ---- good migrations --------------------------------------------------------------------
+
+def caps_params(vm, caps, params):
+    if caps:
+        vm.set_caps(**caps)
+        got = {c["capability"]: c["state"] for c in vm.ok("query-migrate-capabilities")}
+        for k in caps:
+            check(got.get(k.replace("_", "-")) is True, "%s: %s not on: %r" % (vm.name, k, got))
+    if params:
+        vm.set_params(**params)
+
+
+def good(a, d, what, src_caps=None, src_params=None, dst_caps=None, dst_params=None,
+         workload=False, used=None):
+    base = baseline(a, d)
+    src_ram = os.path.join(d, "src.ram")
+    M.make_ram(src_ram, MEM, "random")
+    uri = M.tcp_uri()
+    dst = start_dest(a, d, "dst", "defer")
+    caps_params(dst, dst_caps, dst_params)
+    dst.ok("migrate-incoming", {"uri": uri})
+    extra = ["--workload", "random-writes", "--dirty-rate", XBZRLE_DIRTY_RATE] if workload else []
+    src = M.start_vmm(a, d, "src", MEM, src_ram, extra=extra)
+    caps_params(src, src_caps, src_params)
+    if workload:
+        xbzrle_run(src, uri)
+    else:
+        M.migrate(src, uri)
+    info = M.wait_mig(src, "completed", timeout=60)
+    M.wait_runstate(src, "postmigrate")
+    dinfo = M.wait_mig(dst, "completed", timeout=30)
+    M.wait_runstate(dst, "running")
+    peak = hwm_alive(dst)
+    check(not dinfo.get("error-desc"), "destination completed with an error: %r" % dinfo)
+    ram = info.get("ram", {})
+    print("%s: source sent %d bytes in %d passes, normal %d, %s" %
+          (what, ram.get("transferred", 0), ram.get("dirty-sync-count", 0),
+           ram.get("normal", 0), used(info) if used else ""))
+    check_ram_equals(dst, src_ram)
+    # The RAM was read through /proc/PID/mem: it does not count in the
+    # destination's RSS (the pages were resident already).
+    growth = judge(what, base, peak, "VmHWM after completion")
+    at_exit = quit_reap(dst)
+    print("%s: ru_maxrss at exit %d KiB (growth %d KiB)" % (what, at_exit, at_exit - base))
+    judge(what + " (through quit)", base, max(peak, at_exit), "max of VmHWM and ru_maxrss")
+    src.quit()
+    return growth
+
+
+def used_compress(info):
+    c = info.get("compression", {})
+    check(c.get("pages", 0) > 0, "no page was compressed: %r" % c)
+    return "compression %s" % json.dumps(c)
+
+
+def used_multifd(info):
+    mfb = info.get("ram", {}).get("multifd-bytes", 0)
+    check(mfb >= RAM_BYTES, "multifd-bytes %d: the pages did not go on the channels" % mfb)
+    return "multifd-bytes %d" % mfb
+
+
+def used_xbzrle(info):
+    x = info.get("xbzrle-cache", {})
+    check(x.get("pages", 0) > 0, "no XBZRLE page was sent: %r" % x)
+    return "xbzrle-cache %s" % json.dumps(x)
+
+
+# xbzrle: as tests/migration/test_migrate_qemu.py: 32 MiB/s makes the first
+# pass about 2 s, during which the workload dirties many pages; pass 2 sends
+# them as normal pages (cache misses, now cached) and pass 3 has cache hits,
+# XBZRLE records. Once hits are counted the bandwidth is raised.
+XBZRLE_BANDWIDTH = 32 << 20
+XBZRLE_DIRTY_RATE = "64"
+XBZRLE_PASSES = 8
+
+
+def xbzrle_run(src, uri):
+    src.set_params(max_bandwidth=XBZRLE_BANDWIDTH)
+    M.migrate(src, uri, fast=False)
+
+    def hits():
+        info = src.mig()
+        st = info.get("status")
+        check(st in ("setup", "active", "completed"), "%s: migration %s: %s" %
+              (src.name, st, json.dumps(info)))
+        passes = info.get("ram", {}).get("dirty-sync-count", 0)
+        n = info.get("xbzrle-cache", {}).get("pages", 0)
+        check(n > 0 or st == "completed" or passes < XBZRLE_PASSES,
+              "no XBZRLE page after %d passes: %s" % (passes, json.dumps(info)))
+        return n > 0 or st == "completed"
+    M.wait_until("XBZRLE pages", hits, 40, 0.05)
+    src.set_params(max_bandwidth=M.FAST_BANDWIDTH)
+
+
+def case_precopy(a, d):
+    good(a, d, "precopy")
+
+
+def case_compress(a, d):
+    good(a, d, "compress", src_caps={"compress": True}, src_params={"compress-threads": 4},
+         dst_caps={"compress": True}, dst_params={"decompress-threads": 4},
+         used=used_compress)
+
+
+def case_xbzrle(a, d):
+    good(a, d, "xbzrle", src_caps={"xbzrle": True},
+         src_params={"xbzrle-cache-size": RAM_BYTES}, workload=True, used=used_xbzrle)
+
+
+def multifd(a, d, method):
+    p = {"multifd-channels": 4, "multifd-compression": method}
+    good(a, d, "multifd-" + method, src_caps={"multifd": True}, src_params=p,
+         dst_caps={"multifd": True}, dst_params=p, used=used_multifd)
+
+
+# ---- hostile streams --------------------------------------------------------------------
+
+def h(s):
+    return bytes.fromhex(s.replace(" ", ""))
+
+
+# The stream's beginning: QEVM, version 3, configuration "none" (the
+# machine vmig-vmm --machine none reports, as QEMU's -M none).
+HDR = h("5145564d 00000003 07 00000004 6e6f6e65")
+# SECTION_START of "ram" (section 2, instance 0, version 4), then its
+# total size with RAM_SAVE_FLAG_MEM_SIZE.
+RAM_START = h("01 00000002 03 72616d 00000000 00000004")
+# The block list as this destination has it ("mem", 64 MiB), EOS, footer.
+RAM_SETUP = (RAM_START + struct.pack(">Q", RAM_BYTES | 4) + h("03 6d656d") +
+             struct.pack(">Q", RAM_BYTES) + h("0000000000000010 7e 00000002"))
+
+HOSTILE = [
+    # name, bytes, what the error says
+    ("package-16m-100-bytes", HDR + h("08 0007 0004 01000000") + bytes(100), "truncated"),
+    ("package-4g", HDR + h("08 0007 0004 ffffffff"), "Unreasonably large packaged state"),
+    ("ram-block-2e62", HDR + RAM_START + h("4000000000000004 03 6d656d 4000000000000000"),
+     "Length mismatch"),
+    ("command-65535-none-sent", HDR + h("08 0006 ffff"), "truncated"),
+    ("xbzrle-delta-65535", HDR + RAM_SETUP + h("02 00000002 0000000000000040 03 6d656d 01 ffff"),
+     "XBZRLE"),
+]
+VALID = HDR + RAM_SETUP + h("00")
+
+
+def load_file(a, d, name, path, timeout=20.0):
+    """A destination started with --incoming file:PATH, until its load ended:
+    ("failed", peak KiB, message, error-desc or None) after it exited with 1,
+    or ("completed", peak KiB, "", None) once it runs with the RAM loaded
+    (then quit)."""
+    vm = start_dest(a, d, name, "file:" + path, connect=False)
+    deadline = time.monotonic() + timeout
+    desc = None
+    try:
+        while True:
+            r = try_reap(vm)
+            if r:
+                rc, maxrss = r
+                err = vm.stderr_text()
+                check(rc == 1, "%s: exit status %d, want 1 after a failed load: %r" %
+                      (name, rc, err))
+                tag = "load of migration failed: "
+                check(tag in err, "%s: no %r on stderr: %r" % (name, tag, err))
+                msg = err.split(tag, 1)[1].split("\n", 1)[0].strip()
+                check(msg, "%s: empty error" % name)
+                if desc is not None:
+                    check(desc == msg, "%s: error-desc %r but stderr %r" % (name, desc, msg))
+                return "failed", maxrss, msg, desc
+            if time.monotonic() > deadline:
+                raise M.TimedOut("%s: the load neither ended nor failed within %gs (%s)" %
+                                 (name, timeout, vm.stderr_text()))
+            if vm.qmp is None and os.path.exists(vm.sock):
+                try:
+                    vm.connect(2.0)
+                except (Fail, OSError):
+                    vm.qmp = None  # it left meanwhile: reaped on the next turn
+                    continue
+            if vm.qmp is not None:
+                try:
+                    info = vm.mig()
+                except (Fail, OSError, ValueError):
+                    time.sleep(0.005)  # the connection closed: it is leaving
+                    continue
+                st = info.get("status")
+                if st == "failed":
+                    desc = info.get("error-desc")
+                    check(desc, "%s: failed without error-desc: %r" % (name, info))
+                elif st == "completed":
+                    peak = hwm_alive(vm)
+                    check(vm.runstate() == "running", "%s: completed but %s" %
+                          (name, vm.runstate()))
+                    peak = max(peak, quit_reap(vm))
+                    return "completed", peak, "", None
+            time.sleep(0.005)
+    finally:
+        vm.kill()
+        M._procs.remove(vm)
+
+
+def case_hostile(a, d):
+    base = baseline(a, d)
+    worst = 0
+    for name, data, want in HOSTILE + [("valid-control", VALID, None)]:
+        path = os.path.join(d, name + ".stream")
+        with open(path, "wb") as f:
+            f.write(data)
+        end, peak, msg, desc = load_file(a, d, name, path)
+        if want is None:
+            check(end == "completed", "%s: %s (%s)" % (name, end, msg))
+        else:
+            check(end == "failed", "%s: the destination %s, want refused" % (name, end))
+            check(want in msg, "%s: error %r does not say %r" % (name, msg, want))
+        print("%s: %s%s%s" % (name, end, ": " + msg if msg else "",
+                              " (error-desc seen)" if desc else ""))
+        worst = max(worst, judge(name, base, peak, "ru_maxrss" if end == "failed" else
+                                 "VmHWM, ru_maxrss"))
+    print("hostile: largest growth %d KiB (%.2f MiB)" % (worst, worst / 1024))
+
+
+CORPORA = ("fuzz_stream", "fuzz_ram")
+CORPUS_BUDGET = 50.0  # seconds: the case stops replaying (and says so) past this
+
+
+def case_fuzz_corpus(a, d):
+    base = baseline(a, d)
+    print("fuzz-corpus: baseline VmHWM %d KiB, bound %d MiB" % (base, BOUND // MiB))
+    # A snapshot: a fuzzer may be adding to the corpus meanwhile.
+    files = []
+    for c in CORPORA:
+        src = os.path.join(_ROOT, "fuzz", "corpus", c)
+        if not os.path.isdir(src):
+            print("%s: no corpus" % c)
+            continue
+        dst = os.path.join(d, c)
+        os.mkdir(dst)
+        for n in sorted(os.listdir(src)):
+            try:
+                shutil.copyfile(os.path.join(src, n), os.path.join(dst, n))
+            except (FileNotFoundError, IsADirectoryError):
+                continue
+            files.append((c, n, os.path.join(dst, n)))
+    if not files:
+        raise M.Skip("no fuzz corpus under %s" % os.path.join(_ROOT, "fuzz", "corpus"))
+    t0 = time.monotonic()
+    results = []
+    counts = {}
+    done = 0
+    for c, n, path in files:
+        if time.monotonic() - t0 > CORPUS_BUDGET:
+            break
+        end, peak, msg, _ = load_file(a, d, "dst", path)
+        results.append((peak - base, peak, c, n, end, msg))
+        counts[(c, end)] = counts.get((c, end), 0) + 1
+        done += 1
+        os.unlink(path)
+    print("fuzz-corpus: replayed %d of %d files in %.1fs: %s" %
+          (done, len(files), time.monotonic() - t0,
+           ", ".join("%s %s %d" % (c, e, k) for (c, e), k in sorted(counts.items()))))
+    if done < len(files):
+        print("fuzz-corpus: time budget (%gs) reached, %d files not replayed" %
+              (CORPUS_BUDGET, len(files) - done))
+    results.sort(reverse=True)
+    for growth, peak, c, n, end, msg in results[:5]:
+        print("  largest: %s/%s: %s, peak %d KiB, growth %d KiB%s" %
+              (c, n, end, peak, growth, " (%s)" % msg[:80] if msg else ""))
+    growth, peak, c, n, end, msg = results[0]
+    judge("fuzz-corpus %s/%s" % (c, n), base, peak, "ru_maxrss" if end == "failed"
+          else "VmHWM, ru_maxrss")
+
+
+CASES = {
+    "precopy": case_precopy,
+    "compress": case_compress,
+    "xbzrle": case_xbzrle,
+    "multifd-zstd": lambda a, d: multifd(a, d, "zstd"),
+    "multifd-zlib": lambda a, d: multifd(a, d, "zlib"),
+    "hostile": case_hostile,
+    "fuzz-corpus": case_fuzz_corpus,
+}
+
+if __name__ == "__main__":
+    sys.exit(M.main("test_memory_bound", CASES, __doc__, limit=150))
