@@ -560,6 +560,8 @@ struct tls_channel {
     tls_buf_t cin, cout, wsend;
     bool in_eof;               /* the inner channel's read side ended */
     bool maybe_pending;        /* the last read job filled its buffer: mbedtls may hold more */
+    int read_err;              /* an mbedtls error met after some bytes of a read job:
+                                * the next read reports it (mbedtls reports it once) */
     bool shut_rd, shut_wr;
     int broken;                /* a job was orphaned or failed fatally: every call fails */
     co_mutex_t ssl_lock;       /* held while a job runs */
@@ -653,6 +655,10 @@ static int job_run(void *arg)
                 break;
             got += (size_t)r;
         }
+        /* A record that fails (a bad MAC) after good ones: the good bytes
+         * now, the failure on the next read, never silently dropped. */
+        if (got && r < 0 && r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE)
+            tc->read_err = r;
         j->result = got ? (ssize_t)got : r;
         break;
     }
@@ -761,7 +767,10 @@ static ssize_t tls_read(vmig_channel_t *ch, void *buf, size_t len)
         return tc->broken;
     for (;;) {
         ssize_t res = MBEDTLS_ERR_SSL_WANT_READ;
-        if (tc->cin.len > tc->cin.pos || tc->maybe_pending) {
+        if (tc->read_err) {
+            res = tc->read_err;
+            tc->read_err = 0;
+        } else if (tc->cin.len > tc->cin.pos || tc->maybe_pending) {
             int r = co_mutex_lock(&tc->ssl_lock);
             if (r < 0)
                 return r;

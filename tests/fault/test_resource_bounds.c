@@ -247,6 +247,7 @@ static void test_large_package_loads(void **state)
 
 int main(void)
 {
+    vt_test_setup(120);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ram_sizes),
         cmocka_unit_test(test_record_lengths),

@@ -104,6 +104,7 @@ static void test_read_truncated(void **state)
 
 int main(void)
 {
+    vt_test_setup(60);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_value),
         cmocka_unit_test(test_read_well_formed),
