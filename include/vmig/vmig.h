@@ -25,6 +25,9 @@ extern "C" {
  *   vmig_engine_run_control_done(); vmig_engine_close() waits for it, so the
  *   embedder must answer every request it received, even while closing.
  * - No global state: several engines (and loops) may live in one process.
+ * - The process ignores SIGPIPE (signal(SIGPIPE, SIG_IGN), as QEMU does):
+ *   libuv writes with write(2), and a migration peer that went away must
+ *   fail the migration with EPIPE, not kill the process.
  *
  * Errors: functions return 0 (or a value) on success and a negative errno
  * value from vmig/error.h on failure; with a vmig_error_t, the first error's
