@@ -36,6 +36,53 @@ static inline void vt_test_setup(unsigned timeout_s)
     alarm(timeout_s);
 }
 
+/* ---- TLS test credentials ---------------------------------------------------------- */
+
+/* scripts/make-test-ca.sh's credentials in a new private directory
+ * ($TMPDIR or /tmp, named vmig-PREFIX-XXXXXX): dir gets that directory, the
+ * credentials are in dir/creds. 0, or -1 with a message on stderr (openssl
+ * missing: the caller skips; the script failed). Remove with
+ * vt_rmtree(dir). */
+static inline int vt_make_test_ca(const char *prefix, char *dir, size_t len)
+{
+    if (system("command -v openssl >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "openssl not found: cannot make test certificates\n");
+        return -1;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, len, "%s/vmig-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    /* The source tree, from this header's path (CMake compiles by absolute path). */
+    char src[512];
+    snprintf(src, sizeof(src), "%s", __FILE__);
+    char *t = strstr(src, "tests/vmig_test.h");
+    if (t)
+        *t = 0;
+    else
+        snprintf(src, sizeof(src), "./");
+    char cmd[1400];
+    snprintf(cmd, sizeof(cmd), "sh '%sscripts/make-test-ca.sh' '%s/creds' >/dev/null", src, dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "make-test-ca.sh failed\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* rm -rf a directory made by vt_make_test_ca() (or another vmig-* one). */
+static inline void vt_rmtree(const char *dir)
+{
+    char cmd[1200];
+    if (!strstr(dir, "/vmig-"))
+        return; /* only our own directories */
+    snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+}
+
 /* ---- coroutines on a loop ------------------------------------------------------ */
 
 static inline void vt_count_open(uv_handle_t *h, void *arg)

@@ -517,18 +517,7 @@ static void test_tls_throughput(void **state)
 
 static int make_creds(void **state)
 {
-    chan_tmpdir(g_dir, sizeof(g_dir));
-    /* The source tree, from this file's path (CMake compiles it by absolute path). */
-    char src[512];
-    snprintf(src, sizeof(src), "%s", __FILE__);
-    char *t = strstr(src, "tests/channel/test_tls.c");
-    if (t)
-        *t = 0;
-    else
-        snprintf(src, sizeof(src), "./");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "sh '%sscripts/make-test-ca.sh' '%s/creds'", src, g_dir);
-    if (system(cmd) != 0)
+    if (vt_make_test_ca("chan-tls", g_dir, sizeof(g_dir)) < 0)
         return -1;
     strncat(g_dir, "/creds", sizeof(g_dir) - strlen(g_dir) - 1);
     return 0;
@@ -538,7 +527,7 @@ static int remove_creds(void **state)
 {
     char *slash = strrchr(g_dir, '/');
     *slash = 0;
-    chan_rmtree(g_dir);
+    vt_rmtree(g_dir);
     return 0;
 }
 

@@ -333,14 +333,6 @@ static void test_opts(void **state)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
-static void rmtree(const char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 int main(void)
 {
     engine_test_setup();
@@ -348,28 +340,9 @@ int main(void)
         printf("openssl not found: cannot make test certificates, skipping the object tests\n");
         return 77;
     }
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_tmp, sizeof(g_tmp), "%s/vmig-objects-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
+    if (vt_make_test_ca("objects", g_tmp, sizeof(g_tmp)) < 0)
         return 1;
-    }
-    /* The source tree, from this file's path (CMake compiles it by absolute path). */
-    char src[512];
-    snprintf(src, sizeof(src), "%s", __FILE__);
-    char *t = strstr(src, "tests/engine/test_objects.c");
-    if (t)
-        *t = 0;
-    else
-        snprintf(src, sizeof(src), "./");
     snprintf(g_creds, sizeof(g_creds), "%s/creds", g_tmp);
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "sh '%sscripts/make-test-ca.sh' '%s'", src, g_creds);
-    if (system(cmd) != 0) {
-        rmtree(g_tmp);
-        fprintf(stderr, "make-test-ca.sh failed\n");
-        return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_x509, setup, teardown),
         cmocka_unit_test_setup_teardown(test_psk, setup, teardown),
@@ -379,6 +352,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_opts, setup, teardown),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
-    rmtree(g_tmp);
+    vt_rmtree(g_tmp);
     return r;
 }

@@ -9,7 +9,7 @@
 #include "engine/engine_objects.h"
 #include "migration/mig_params.h"
 
-static char g_creds[512]; /* the credentials directory */
+static char g_creds[600]; /* the credentials directory */
 
 static void add_creds(job_vm_t *vm, const char *endpoint)
 {
@@ -102,35 +102,22 @@ static void test_tls_flip(void **state)
     }
 }
 
+static char g_dir[512]; /* holds creds/ */
+
 static int make_creds(void **state)
 {
     (void)state;
-    char dir[256];
-    snprintf(dir, sizeof(dir), "/tmp/vmig-tls-faults-XXXXXX");
-    if (!mkdtemp(dir))
+    if (vt_make_test_ca("tls-faults", g_dir, sizeof(g_dir)) < 0)
         return -1;
-    /* The source tree, from this file's path (CMake compiles it by absolute path). */
-    char src[512];
-    snprintf(src, sizeof(src), "%s", __FILE__);
-    char *t = strstr(src, "tests/fault/test_tls_faults.c");
-    if (t)
-        *t = 0;
-    else
-        snprintf(src, sizeof(src), "./");
-    snprintf(g_creds, sizeof(g_creds), "%s/creds", dir);
-    char cmd[1400];
-    snprintf(cmd, sizeof(cmd), "sh '%sscripts/make-test-ca.sh' '%s' >/dev/null", src, g_creds);
-    return system(cmd) == 0 ? 0 : -1;
+    snprintf(g_creds, sizeof(g_creds), "%s/creds", g_dir);
+    return 0;
 }
 
 static int remove_creds(void **state)
 {
     (void)state;
-    char cmd[600];
-    char *slash = strrchr(g_creds, '/');
-    *slash = 0;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_creds);
-    return system(cmd) == 0 ? 0 : -1;
+    vt_rmtree(g_dir);
+    return 0;
 }
 
 int main(void)
