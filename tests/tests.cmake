@@ -42,3 +42,5 @@ if(TARGET fault_test_resource_bounds)
   target_link_options(fault_test_resource_bounds PRIVATE
     -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign)
 endif()
+# The destination's memory bound under good and hostile streams (label "fault").
+include(${CMAKE_SOURCE_DIR}/tests/fault/fault.cmake)

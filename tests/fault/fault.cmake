@@ -10,7 +10,7 @@ if(NOT VMIG_PYTHON3)
   return()
 endif()
 set(_fault_dir ${CMAKE_SOURCE_DIR}/tests/fault)
-foreach(case precopy compress xbzrle multifd-zstd multifd-zlib hostile fuzz-corpus)
+foreach(case precopy compress xbzrle multifd-zstd multifd-zlib multifd-zstd-20 hostile fuzz-corpus)
   add_test(NAME fault/memory_bound_${case}
     COMMAND ${VMIG_PYTHON3} ${_fault_dir}/test_memory_bound.py ${case}
       --vmm $<TARGET_FILE:vmig-vmm>)
