@@ -260,11 +260,11 @@ def good(a, d, what, src_caps=None, src_params=None, dst_caps=None, dst_params=N
     dst = start_dest(a, d, "dst", "defer")
     caps_params(dst, dst_caps, dst_params)
     dst.ok("migrate-incoming", {"uri": uri})
-    extra = ["--workload", "random-writes", "--dirty-rate", XBZRLE_DIRTY_RATE] if workload else []
+    extra = ["--workload", "random-writes", "--dirty-rate", M.XBZRLE_DIRTY_RATE] if workload else []
     src = M.start_vmm(a, d, "src", MEM, src_ram, extra=extra)
     caps_params(src, src_caps, src_params)
     if workload:
-        xbzrle_run(src, uri)
+        M.migrate_until_xbzrle_hits(src, uri, timeout=40)
     else:
         M.migrate(src, uri)
     info = M.wait_mig(src, "completed", timeout=60)
@@ -305,33 +305,6 @@ def used_xbzrle(info):
     x = info.get("xbzrle-cache", {})
     check(x.get("pages", 0) > 0, "no XBZRLE page was sent: %r" % x)
     return "xbzrle-cache %s" % json.dumps(x)
-
-
-# xbzrle: as tests/migration/test_migrate_qemu.py: 32 MiB/s makes the first
-# pass about 2 s, during which the workload dirties many pages; pass 2 sends
-# them as normal pages (cache misses, now cached) and pass 3 has cache hits,
-# XBZRLE records. Once hits are counted the bandwidth is raised.
-XBZRLE_BANDWIDTH = 32 << 20
-XBZRLE_DIRTY_RATE = "64"
-XBZRLE_PASSES = 8
-
-
-def xbzrle_run(src, uri):
-    src.set_params(max_bandwidth=XBZRLE_BANDWIDTH)
-    M.migrate(src, uri, fast=False)
-
-    def hits():
-        info = src.mig()
-        st = info.get("status")
-        check(st in ("setup", "active", "completed"), "%s: migration %s: %s" %
-              (src.name, st, json.dumps(info)))
-        passes = info.get("ram", {}).get("dirty-sync-count", 0)
-        n = info.get("xbzrle-cache", {}).get("pages", 0)
-        check(n > 0 or st == "completed" or passes < XBZRLE_PASSES,
-              "no XBZRLE page after %d passes: %s" % (passes, json.dumps(info)))
-        return n > 0 or st == "completed"
-    M.wait_until("XBZRLE pages", hits, 40, 0.05)
-    src.set_params(max_bandwidth=M.FAST_BANDWIDTH)
 
 
 def case_precopy(a, d):

@@ -309,6 +309,41 @@ def migrate(vm, uri, fast=True):
     check(r == {}, "migrate reply %r" % (r,))
 
 
+# Migrating a guest under --workload random-writes --dirty-rate
+# XBZRLE_DIRTY_RATE so that XBZRLE has work: 32 MiB/s makes the first pass of
+# 64 MiB last about 2 s, during which the workload (16384 8-byte writes a
+# second) dirties most pages. Pass 2 resends them as normal pages (cache
+# misses, now cached) and leaves far more dirty than the downtime allows, so
+# pass 3 has cache hits. The workload alone outruns 32 MiB/s of plain pages:
+# once hits are counted (or after XBZRLE_PASSES passes without any, a
+# failure) the bandwidth is raised so that the migration ends however well
+# XBZRLE compresses.
+XBZRLE_BANDWIDTH = 32 << 20
+XBZRLE_DIRTY_RATE = "64"
+XBZRLE_PASSES = 8
+
+
+def migrate_until_xbzrle_hits(src, uri, timeout=90):
+    """migrate src (xbzrle on, dirtying) to uri slowly until the source
+    counts XBZRLE cache hits (or completes), then at full speed."""
+    src.set_params(max_bandwidth=XBZRLE_BANDWIDTH)
+    migrate(src, uri, fast=False)
+
+    def hits_or_passes():
+        info = src.mig()
+        st = info.get("status")
+        check(st in ("setup", "active", "completed"), "%s: migration %s: %s" %
+              (src.name, st, json.dumps(info)))
+        passes = info.get("ram", {}).get("dirty-sync-count", 0)
+        hits = info.get("xbzrle-cache", {}).get("pages", 0)
+        check(hits > 0 or st == "completed" or passes < XBZRLE_PASSES,
+              "%s: no XBZRLE cache hit after %d passes: %s" % (src.name, passes,
+                                                               json.dumps(info)))
+        return hits > 0 or st == "completed"
+    wait_until("%s to count XBZRLE cache hits" % src.name, hits_or_passes, timeout, 0.1)
+    src.set_params(max_bandwidth=FAST_BANDWIDTH)
+
+
 def migration_states(evs):
     return [e["data"]["status"] for e in evs if e["event"] == "MIGRATION"]
 

@@ -42,18 +42,9 @@ from mig_py import Fail, check  # noqa: E402
 
 MEM = "256M"
 # vmig-to-qemu-xbzrle: 64 MiB fit the default 64 MiB XBZRLE cache, so every
-# page dirtied again after its first resend is a cache hit; 32 MiB/s makes
-# the first pass last about 2 s, during which the workload (16384 8-byte
-# writes a second) dirties most pages. Pass 2 resends them as normal pages
-# (cache misses, now cached) and leaves far more dirty than the downtime
-# allows, so pass 3 has cache hits. The workload alone outruns 32 MiB/s of
-# plain pages: once hits are counted (or after XBZRLE_PASSES passes without
-# any, a failure) the bandwidth is raised so that the migration ends however
-# well XBZRLE compresses.
+# page dirtied again after its first resend is a cache hit (the pacing:
+# mig_py.migrate_until_xbzrle_hits).
 XBZRLE_MEM = "64M"
-XBZRLE_BANDWIDTH = 32 << 20
-XBZRLE_DIRTY_RATE = "64"
-XBZRLE_PASSES = 8
 
 
 def rams(d):
@@ -192,27 +183,12 @@ def vmig_to_qemu_xbzrle(a, d):
     M.make_ram(dst_ram, XBZRLE_MEM, 0x5A)
     uri = M.tcp_uri()
     src = M.start_vmm(a, d, "vmig-src", XBZRLE_MEM, src_ram,
-                      extra=["--workload", "random-writes", "--dirty-rate", XBZRLE_DIRTY_RATE])
+                      extra=["--workload", "random-writes", "--dirty-rate", M.XBZRLE_DIRTY_RATE])
     vmig_cap_on(src, "xbzrle")
     dst = M.start_qemu(d, "qemu-dst", XBZRLE_MEM, dst_ram, incoming="defer")
     dst.set_caps(xbzrle=True)  # not needed to load XBZRLE (xbzrle.md §2), as a user would
     dst.ok("migrate-incoming", {"uri": uri})
-    src.set_params(max_bandwidth=XBZRLE_BANDWIDTH)
-    M.migrate(src, uri, fast=False)
-
-    def hits_or_passes():
-        info = src.mig()
-        st = info.get("status")
-        check(st in ("setup", "active", "completed"), "%s: migration %s: %s" %
-              (src.name, st, json.dumps(info)))
-        passes = info.get("ram", {}).get("dirty-sync-count", 0)
-        hits = info.get("xbzrle-cache", {}).get("pages", 0)
-        check(hits > 0 or st == "completed" or passes < XBZRLE_PASSES,
-              "%s: no XBZRLE cache hit after %d passes: %s" % (src.name, passes,
-                                                               json.dumps(info)))
-        return hits > 0 or st == "completed"
-    M.wait_until("%s to count XBZRLE cache hits" % src.name, hits_or_passes, 90, 0.1)
-    src.set_params(max_bandwidth=M.FAST_BANDWIDTH)
+    M.migrate_until_xbzrle_hits(src, uri)
     # The source ends postmigrate: its workload is stopped, so its RAM file
     # is frozen and must equal QEMU's.
     info = end(src, dst, src_ram, dst_ram, "running", mem=XBZRLE_MEM)
