@@ -151,8 +151,6 @@ int vmig__ram_dirty_setup(vmig_ram_t *ram, vmig_error_t *err);
 /* Stop the logs, free the bitmaps, end the throttle. Idempotent. */
 void vmig__ram_dirty_cleanup(vmig_ram_t *ram);
 
-/* ram_handler.c: count bytes of the page stream (transferred and the
- * current phase's counter). */
 /* Incoming: the page at offset of b has arrived. */
 static inline void mark_received(vmig_ram_block_t *b, uint64_t offset)
 {
@@ -160,6 +158,8 @@ static inline void mark_received(vmig_ram_block_t *b, uint64_t offset)
     b->recv[page >> 6] |= UINT64_C(1) << (page & 63);
 }
 
+/* ram_handler.c: count bytes of the page stream (transferred and the
+ * current phase's counter). */
 static inline void ram_count_bytes(vmig_ram_t *ram, uint64_t n)
 {
     ram->c.transferred += n;

@@ -173,7 +173,6 @@ static int block_from_stream(vmig_ram_t *ram, vmig_stream_t *s, unsigned flags,
     return 0;
 }
 
-
 /* An XBZRLE record's body (spec/xbzrle.md §2, §4): decoded onto the page's
  * current contents with QEMU 7.2's messages. QEMU prints a second line,
  * "Failed to decompress XBZRLE page at %lx", after each of them; the stream
