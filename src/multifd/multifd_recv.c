@@ -83,13 +83,15 @@ static int decode_job(void *arg)
     return 0;
 }
 
+/* len bytes; -ENODATA when the source closed before the first of them,
+ * -EPIPE (truncated) when it closed after some. */
 static int read_exact(mr_chan_t *c, void *buf, size_t len)
 {
     uint8_t *p = buf;
     while (len) {
         ssize_t n = vmig_channel_read(c->ch, p, len);
         if (n == 0)
-            return -ENODATA;
+            return p == (uint8_t *)buf ? -ENODATA : -EPIPE;
         if (n < 0)
             return (int)n;
         p += n;
@@ -138,6 +140,10 @@ static int load_packet(mr_chan_t *c)
     vmig_ram_block_t *b = vmig_ram_find(r->ram, h->ramblock);
     if (!b)
         return fail(r, -EPROTO, "multifd: unknown ram block %s", h->ramblock);
+    /* The main stream's rules for a page record: no load under way, or a
+     * block x-ignore-shared leaves out, takes no page. */
+    if (!vmig_ram_load_accepts(r->ram, b))
+        return fail(r, -EPROTO, "multifd: block %s should not be migrated now", h->ramblock);
     uint64_t len = vmig_ram_block_length(b);
     uint8_t *host = vmig_ram_block_host(b);
     for (uint32_t i = 0; i < h->pages_used; i++) {
@@ -145,6 +151,8 @@ static int load_packet(mr_chan_t *c)
         if (h->offset[i] > len - PAGE)
             return fail(r, -EPROTO, "multifd: offset too long %" PRIu64 " (max %" PRIu64 ")",
                         h->offset[i], len);
+        if (h->offset[i] % PAGE)
+            return fail(r, -EPROTO, "multifd: unaligned offset %" PRIu64, h->offset[i]);
         c->pages[i] = host + h->offset[i];
     }
     int e;
@@ -190,7 +198,9 @@ static int chan_co(void *arg)
         if (e < 0) {
             if (!r->err.code)
                 fail(r, e, "multifd channel %u: %s", c->id,
-                     c->ch->err.code ? c->ch->err.msg : vmig_strerror(e));
+                     c->ch->err.code              ? c->ch->err.msg
+                     : e == -EPIPE || e == -ENODATA ? "the source closed it inside a packet"
+                                                    : vmig_strerror(e));
             break;
         }
         if (c->h.flags & VMIG_MULTIFD_FLAG_SYNC) {

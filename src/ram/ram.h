@@ -190,6 +190,10 @@ typedef struct vmig_ram_multifd_ops {
 
 /* NULL: multifd off. The ops must outlive the migration that uses them. */
 void vmig_ram_set_multifd(vmig_ram_t *ram, const vmig_ram_multifd_ops_t *ops);
+/* Destination, multifd channels: may a page of block be loaded now, as a
+ * page record of the main stream could (a RAM load is under way and the
+ * block is not left out by x-ignore-shared)? */
+bool vmig_ram_load_accepts(const vmig_ram_t *ram, const vmig_ram_block_t *block);
 /* Destination, multifd channels: a page was written at offset of block. */
 void vmig_ram_mark_received(vmig_ram_block_t *block, uint64_t offset);
 

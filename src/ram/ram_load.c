@@ -148,6 +148,11 @@ static int load_block_list(vmig_ram_t *ram, vmig_stream_t *s, uint64_t total)
     return 0;
 }
 
+bool vmig_ram_load_accepts(const vmig_ram_t *ram, const vmig_ram_block_t *b)
+{
+    return ram->loading && !load_ignored(ram, b);
+}
+
 /* The block a page record is for: the previous one (CONTINUE) or the one
  * its idstr names. */
 static int block_from_stream(vmig_ram_t *ram, vmig_stream_t *s, unsigned flags,
