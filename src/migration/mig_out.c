@@ -316,8 +316,6 @@ static int out_co(void *arg)
         r = -ECANCELED;
     if (r < 0 && o->ch)
         vmig_channel_shutdown(o->ch, SHUT_RDWR);
-    if (r < 0)
-        mig_multifd_out_shutdown(m, r);
     if (o->rp_co) {
         co_event_wait(&o->rp_done, -1);
         co_join(o->rp_co, NULL);
