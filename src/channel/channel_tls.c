@@ -704,6 +704,10 @@ static void job_release(void *arg)
  * then if the job may still run). */
 static int job_exec(tls_channel_t *tc)
 {
+    /* A cancelled job may still run on the pool with the ssl context: a
+     * coroutine that waited for ssl_lock meanwhile must not start another. */
+    if (tc->broken)
+        return tc->broken;
     tc->job.tc = tc;
     tc->inflight++;
     int r = co_work(NULL, job_run, &tc->job, job_release);
@@ -730,6 +734,10 @@ static int flush_locked(tls_channel_t *tc)
     int r = co_mutex_lock(&tc->ssl_lock);
     if (r < 0)
         return r;
+    if (tc->broken) { /* an orphaned job may be appending to cout */
+        co_mutex_unlock(&tc->ssl_lock);
+        return tc->broken;
+    }
     tls_buf_t t = tc->wsend;
     tc->wsend = tc->cout;
     tc->cout = t;
@@ -778,11 +786,15 @@ static ssize_t tls_read(vmig_channel_t *ch, void *buf, size_t len)
             tc->job.buf = buf;
             tc->job.len = len;
             r = job_exec(tc);
-            res = tc->job.result; /* before unlocking: the writer reuses job */
+            if (r == 0)
+                res = tc->job.result; /* before unlocking: the writer reuses job */
             co_mutex_unlock(&tc->ssl_lock);
             if (r < 0)
                 return r;
-            tc->maybe_pending = res > 0;
+            /* A job that filled the caller's buffer may have left
+             * decrypted bytes in mbedtls; one that stopped short read
+             * everything buffered. */
+            tc->maybe_pending = res == (ssize_t)len;
             if (tc->cout.len && co_mutex_trylock(&tc->wlock) == 0) {
                 flush_locked(tc); /* an alert: best effort */
                 co_mutex_unlock(&tc->wlock);
@@ -839,10 +851,12 @@ static int tls_writev(vmig_channel_t *ch, const struct iovec *iov, int iovcnt)
         tc->job.idx = idx;
         tc->job.off = off;
         r = job_exec(tc);
-        /* before unlocking: the reader reuses job */
-        idx = tc->job.idx;
-        off = tc->job.off;
-        ssize_t res = tc->job.result;
+        ssize_t res = 0;
+        if (r == 0) { /* before unlocking: the reader reuses job */
+            idx = tc->job.idx;
+            off = tc->job.off;
+            res = tc->job.result;
+        }
         co_mutex_unlock(&tc->ssl_lock);
         if (r < 0)
             break;

@@ -30,7 +30,7 @@ struct engine_object {
     struct engine_object *next; /* newest first */
     char *id;
     engine_object_type_t type;
-    bool held;                  /* in use by a migration */
+    unsigned holds;             /* migrations using it (each holds it once) */
     vmig_tls_creds_t *creds;    /* tls-creds-* */
     bool allow_default;         /* authz-list: policy */
     authz_rule_t *rules;        /* authz-list */
@@ -243,7 +243,7 @@ int engine_object_del(vmig_engine_t *e, const char *id, vmig_qmp_error_t *err)
     if (!pp || !*pp)
         return gen_err(err, -ENOENT, "object '%s' not found", id ? id : "");
     engine_object_t *o = *pp;
-    if (o->held)
+    if (o->holds)
         return gen_err(err, -EBUSY, "object '%s' is in use, can not be deleted", id);
     *pp = o->next;
     object_free(o);
@@ -289,8 +289,10 @@ int engine_authz_check(vmig_engine_t *e, const char *id, const char *identity)
 void engine_object_hold(vmig_engine_t *e, const char *id, bool held)
 {
     engine_object_t *o = find(e, id);
-    if (o)
-        o->held = held;
+    if (o && held)
+        o->holds++;
+    else if (o && o->holds)
+        o->holds--;
 }
 
 /* ---- --object TYPE,id=ID,key=value,... ----------------------------------------- */
@@ -350,15 +352,20 @@ static int opt_set(json_t *args, const char *key, const char *val, vmig_qmp_erro
             rules = json_array();
             json_object_set_new(args, "rules", rules);
         }
-        if (end == key + 6 || *end != '.' || !end[1] || idx > json_array_size(rules) ||
-            idx > 1024) {
+        if (!json_is_array(rules) || end == key + 6 || *end != '.' || !end[1] ||
+            idx > json_array_size(rules) || idx > 1024) {
             json_decref(v);
             return gen_err(err, -EINVAL, "Parameter '%s' is unexpected", key);
         }
         if (idx == json_array_size(rules))
             json_array_append_new(rules, json_object());
         json_t *rule = json_array_get(rules, idx);
-        if (!rule || json_object_set_new(rule, end + 1, v) < 0)
+        /* json_object_set_new() takes v even when it fails. */
+        if (!rule) {
+            json_decref(v);
+            return gen_err(err, -ENOMEM, "%s", "out of memory");
+        }
+        if (json_object_set_new(rule, end + 1, v) < 0)
             return gen_err(err, -ENOMEM, "%s", "out of memory");
         return 0;
     }

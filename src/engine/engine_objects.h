@@ -36,7 +36,8 @@ const vmig_tls_creds_t *engine_tls_creds(vmig_engine_t *e, const char *id);
 /* Is identity (a client certificate DN in gnutls's form) allowed by authz
  * object id? 1, 0, or -ENOENT when there is no such authz object. */
 int engine_authz_check(vmig_engine_t *e, const char *id, const char *identity);
-/* Mark id used by a migration (object-del then fails with -EBUSY) or not. */
+/* One more migration uses id (held; object-del fails with -EBUSY while any
+ * does), or one less (!held). */
 void engine_object_hold(vmig_engine_t *e, const char *id, bool held);
 
 /* vmig-vmm --object TYPE,id=ID,key=value,...: the same as object-add of the

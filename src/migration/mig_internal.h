@@ -182,10 +182,9 @@ int mig_multifd_in_start(vmig_migration_t *m, vmig_listener_t *l);
 void mig_multifd_in_end(vmig_migration_t *m, int r);
 
 /* mig_tls.c: parameters tls-creds, tls-hostname, tls-authz. */
-bool mig_tls_on(const vmig_migration_t *m);
 /* Wrap *ch (taken; NULL after a failure, which closed it) as the source's
- * TLS client / the destination's TLS server when tls-creds is set; nothing
- * otherwise. 0 or a negative errno with the message in err. In a coroutine. */
+ * TLS client / the destination's TLS server when the job holds credentials
+ * (m->out.tls / m->in.tls); nothing otherwise. 0 or a negative errno with the message in err. In a coroutine. */
 int mig_tls_client_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *err);
 int mig_tls_server_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *err);
 /* Hold the objects tls-creds/tls-authz name for the job, and let them go. */

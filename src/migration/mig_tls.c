@@ -10,17 +10,16 @@
 #include "engine/engine_objects.h"
 #include "migration/mig_internal.h"
 
-bool mig_tls_on(const vmig_migration_t *m)
-{
-    const char *id = m->cfg.params.tls_creds;
-    return id && *id;
-}
+/* Every channel of a job uses what tls-creds and tls-authz named when the
+ * job started, the objects it holds (mig_tls_hold()): a parameter changed
+ * meanwhile neither mixes plain and TLS channels nor reaches an object that
+ * object-del may free. */
 
-/* The credentials named by tls-creds, for endpoint: NULL with err set. */
-static const vmig_tls_creds_t *creds_for(vmig_migration_t *m, vmig_tls_endpoint_t endpoint,
-                                         vmig_error_t *err)
+/* The credentials the job holds, for endpoint: NULL with err set. */
+static const vmig_tls_creds_t *creds_for(vmig_migration_t *m, const mig_tls_held_t *h,
+                                         vmig_tls_endpoint_t endpoint, vmig_error_t *err)
 {
-    const char *id = m->cfg.params.tls_creds;
+    const char *id = h->creds;
     const vmig_tls_creds_t *c = engine_tls_creds(m->e, id);
     if (!c) {
         vmig_error_set(err, -ENOENT, "No TLS credentials with id '%s'", id);
@@ -67,9 +66,9 @@ static int wrap(vmig_channel_t **ch, const vmig_tls_creds_t *c, const vmig_tls_o
 
 int mig_tls_client_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *err)
 {
-    if (!mig_tls_on(m))
+    if (!m->out.tls.creds[0])
         return 0;
-    const vmig_tls_creds_t *c = creds_for(m, VMIG_TLS_CLIENT, err);
+    const vmig_tls_creds_t *c = creds_for(m, &m->out.tls, VMIG_TLS_CLIENT, err);
     if (!c) {
         vmig_channel_close(*ch);
         *ch = NULL;
@@ -88,16 +87,16 @@ int mig_tls_client_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *
 static bool authz_fn(void *opaque, const char *dn)
 {
     vmig_migration_t *m = opaque;
-    return engine_authz_check(m->e, m->cfg.params.tls_authz, dn) == 1;
+    return engine_authz_check(m->e, m->in.tls.authz, dn) == 1;
 }
 
 int mig_tls_server_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *err)
 {
-    if (!mig_tls_on(m))
+    if (!m->in.tls.creds[0])
         return 0;
-    const vmig_tls_creds_t *c = creds_for(m, VMIG_TLS_SERVER, err);
-    const char *authz = m->cfg.params.tls_authz;
-    bool with_authz = authz && *authz;
+    const vmig_tls_creds_t *c = creds_for(m, &m->in.tls, VMIG_TLS_SERVER, err);
+    const char *authz = m->in.tls.authz;
+    bool with_authz = *authz;
     if (c && with_authz && engine_authz_check(m->e, authz, "") == -ENOENT) {
         vmig_error_set(err, -ENOENT, "Cannot find authorization object '%s'", authz);
         c = NULL;
@@ -117,7 +116,8 @@ int mig_tls_server_wrap(vmig_migration_t *m, vmig_channel_t **ch, vmig_error_t *
 void mig_tls_hold(vmig_migration_t *m, mig_tls_held_t *h)
 {
     h->creds[0] = h->authz[0] = '\0';
-    if (!mig_tls_on(m))
+    const char *creds = m->cfg.params.tls_creds;
+    if (!creds || !*creds)
         return;
     snprintf(h->creds, sizeof(h->creds), "%s", m->cfg.params.tls_creds);
     engine_object_hold(m->e, h->creds, true);
