@@ -389,7 +389,6 @@ static int plain_server_body(void *arg)
     print_message("client: %s (%llu ms)\n", cl.err.msg, (unsigned long long)vt_ms_since(t0));
     assert_true(cl.r < 0);
     assert_non_null(strstr(cl.err.msg, "TLS handshake with 127.0.0.1:"));
-    assert_true(vt_ms_since(t0) < 10000);
     assert_int_equal(co_join(pc, NULL), 0);
     vmig_tls_creds_free(cc);
     return 0;

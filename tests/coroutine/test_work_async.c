@@ -223,8 +223,7 @@ static int done_body(void *p)
     assert_non_null(item);
     assert_false(co_work_done(item));
     assert_int_equal(lim.inflight, 1);
-    assert_int_equal(co_sleep(100), 0);
-    assert_true(co_work_done(item));
+    VT_WAIT_UNTIL(co_work_done(item));
     /* The slot is back as soon as the result arrived. */
     assert_int_equal(lim.inflight, 0);
     assert_int_equal(co_work_limit_close(&lim), 0);
@@ -232,10 +231,8 @@ static int done_body(void *p)
      * even once: it did not wait. */
     co_t *f = co_create(vt_loop(), finish_body, item);
     assert_non_null(f);
-    uint64_t t0 = uv_hrtime();
     co_enter(f);
     assert_true(co_finished(f));
-    assert_true(vt_ms_since(t0) < 50);
     int r = -1;
     assert_int_equal(co_join(f, &r), 0);
     assert_int_equal(r, 42);
@@ -303,11 +300,10 @@ static int slot_body(void *p)
     atomic_init(&c.a_seen_by_b, -1);
     co_work_item_t *a = NULL, *b = NULL;
     assert_int_equal(co_work_start(&lim, slot_a_fn, &c, NULL, &a), 0);
-    uint64_t t0 = uv_hrtime();
     assert_int_equal(co_work_start(&lim, slot_b_fn, &c, NULL, &b), 0);
     assert_non_null(b);
+    /* b waited for a's slot: a had finished when b got one. */
     assert_int_equal(atomic_load(&c.a_finished), 1);
-    assert_true(vt_ms_since(t0) >= 20);
     assert_int_equal(lim.inflight, 1);
     assert_int_equal(lim.slots.len, 0);
     assert_int_equal(co_work_finish(a), 1);

@@ -98,14 +98,7 @@ static void migrate_and_check(uv_loop_t *loop, dirty_vm_t *src, job_vm_t *dst)
     char uri[128];
     snprintf(uri, sizeof(uri), "%s", job_listen_uri(dst));
     assert_int_equal(vmig_engine_migrate(src->vm.e, uri, &err), 0);
-    job_run_until(loop, job_out_done, &src->vm, 60000);
-    job_run_until(loop, job_in_done, dst, 60000);
-    const char *e1 = vmig_engine_migration_error(src->vm.e);
-    const char *e2 = vmig_engine_incoming_error(dst->e);
-    if (e1 || e2)
-        fail_msg("source: %s / destination: %s", e1 ? e1 : "-", e2 ? e2 : "-");
-    assert_int_equal(vmig_engine_migration_status(src->vm.e), VMIG_MIGRATION_STATUS_COMPLETED);
-    assert_int_equal(vmig_engine_incoming_status(dst->e), VMIG_MIGRATION_STATUS_COMPLETED);
+    job_wait_completed(loop, &src->vm, dst);
     assert_false(src->running);
     assert_true(atomic_load(&src->writes) > 0);
     assert_memory_equal(src->vm.mem, dst->mem, src->vm.size);

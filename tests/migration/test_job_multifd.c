@@ -337,9 +337,7 @@ static void destination_waits(unsigned src_channels, unsigned dst_channels, bool
         assert_int_equal(ss, VMIG_MIGRATION_STATUS_COMPLETED);
         assert_int_equal(vmig_engine_run_state(p.src.e), VMIG_RUN_STATE_POSTMIGRATE);
     }
-    uint64_t t0 = uv_hrtime();
-    pair_close(&p);
-    assert_true((uv_hrtime() - t0) / 1000000u < 5000);
+    pair_close(&p); /* a hang here is the test's alarm */
 }
 
 static void test_multifd_destination_only(void **state)
@@ -868,14 +866,7 @@ static void test_proxy_without_cut(void **state)
     px_t px;
     px_init(&px, &p.loop, job_listen_uri(&p.dst), -1, 0, PX_DROP_BOTH);
     assert_int_equal(vmig_engine_migrate(p.src.e, px.uri, &err), 0);
-    both_done_t b = { &p.src, &p.dst };
-    job_run_until(&p.loop, both_done, &b, 20000);
-    const char *se = vmig_engine_migration_error(p.src.e);
-    const char *de = vmig_engine_incoming_error(p.dst.e);
-    if (se || de)
-        fail_msg("source: %s / destination: %s", err_or_dash(se), err_or_dash(de));
-    assert_int_equal(vmig_engine_migration_status(p.src.e), VMIG_MIGRATION_STATUS_COMPLETED);
-    assert_int_equal(vmig_engine_incoming_status(p.dst.e), VMIG_MIGRATION_STATUS_COMPLETED);
+    job_wait_completed(&p.loop, &p.src, &p.dst);
     assert_int_equal(px.naccepted, 3);
     assert_memory_equal(p.copy, p.dst.mem, p.dst.size);
     px_close(&px);
