@@ -450,55 +450,14 @@ static void format_dn(const mbedtls_x509_name *dn, char *out, size_t len)
     }
 }
 
-/* ---- IP subjectAltName entries (mbedtls 2.28 does not keep them) --------------------- */
-
-/* Does crt carry an iPAddress subjectAltName equal to ip (4 or 16 bytes)? */
+/* Does crt carry an iPAddress subjectAltName equal to ip (4 or 16 bytes)?
+ * mbedtls checks DNS names itself, IP addresses are left to us. */
 static bool crt_has_ip_san(const mbedtls_x509_crt *crt, const uint8_t *ip, size_t iplen)
 {
-    static const char san_oid[] = MBEDTLS_OID_SUBJECT_ALT_NAME;
-    unsigned char *p = crt->v3_ext.p;
-    if (!p || crt->v3_ext.len == 0)
-        return false;
-    const unsigned char *end = p + crt->v3_ext.len;
-    size_t len;
-    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
-        return false;
-    end = p + len;
-    while (p < end) {
-        size_t elen;
-        if (mbedtls_asn1_get_tag(&p, end, &elen, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
-            return false;
-        const unsigned char *eend = p + elen;
-        unsigned char *q = p;
-        p += elen;
-        size_t olen;
-        if (mbedtls_asn1_get_tag(&q, eend, &olen, MBEDTLS_ASN1_OID) != 0)
-            return false;
-        bool is_san = olen == sizeof(san_oid) - 1 && memcmp(q, san_oid, olen) == 0;
-        q += olen;
-        if (!is_san)
-            continue;
-        int crit;
-        if (mbedtls_asn1_get_bool(&q, eend, &crit) != 0 && q >= eend)
-            return false;
-        size_t vlen;
-        if (mbedtls_asn1_get_tag(&q, eend, &vlen, MBEDTLS_ASN1_OCTET_STRING) != 0)
-            return false;
-        const unsigned char *vend = q + vlen;
-        size_t glen;
-        if (mbedtls_asn1_get_tag(&q, vend, &glen, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
-            return false;
-        const unsigned char *gend = q + glen;
-        while (q < gend) {
-            unsigned char tag = *q++;
-            size_t nlen;
-            if (mbedtls_asn1_get_len(&q, gend, &nlen) != 0)
-                return false;
-            if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && nlen == iplen && memcmp(q, ip, iplen) == 0)
-                return true;
-            q += nlen;
-        }
-    }
+    for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s && s->buf.p; s = s->next)
+        if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS) &&
+            s->buf.len == iplen && memcmp(s->buf.p, ip, iplen) == 0)
+            return true;
     return false;
 }
 
