@@ -49,18 +49,10 @@ struct vmig_multifd_send {
     mf_packet_t cur;              /* the packet being filled */
     uint64_t packet_num;          /* next packet_num */
     co_event_t freed;             /* a channel finished a packet (or failed) */
-    unsigned syncs_pending;       /* SYNC packets handed over, not yet written */
     bool quit;                    /* channel coroutines end */
     co_work_limit_t limit;        /* compressions in flight: one per channel */
     vmig_error_t err;             /* first error */
 };
-
-static int fail(vmig_multifd_send_t *s, int code, const char *fmt, const char *detail)
-{
-    vmig_error_set(&s->err, code, fmt, detail);
-    co_event_set(&s->freed);
-    return s->err.code;
-}
 
 /* ---- a channel ------------------------------------------------------------------- */
 
@@ -125,15 +117,12 @@ static int chan_co(void *arg)
             break;
         int r = write_packet(c);
         if (r < 0) {
-            const char *why = c->ch->err.code ? c->ch->err.msg : vmig_strerror(r);
-            char msg[VMIG_ERROR_MSG_MAX + 32];
-            snprintf(msg, sizeof(msg), "multifd channel %u: %s", c->id, why);
-            fail(s, r, "%.250s", msg);
+            vmig_error_set(&s->err, r, "multifd channel %u: %s", c->id,
+                           c->ch->err.code ? c->ch->err.msg : vmig_strerror(r));
+            co_event_set(&s->freed);
             c->busy = false;
             break;
         }
-        if (c->pkt.sync && s->syncs_pending)
-            s->syncs_pending--;
         c->busy = false;
         co_event_set(&s->freed);
     }
@@ -240,8 +229,6 @@ static int64_t give(vmig_multifd_send_t *s, mf_chan_t *c)
     c->pkt = s->cur; /* a copy: cur fills again while c writes */
     c->pkt.num = s->packet_num++;
     c->busy = true;
-    if (c->pkt.sync)
-        s->syncs_pending++;
     co_event_set(&c->wake);
     s->next = (c->id + 1) % s->o.channels;
     int64_t bytes = (int64_t)s->cur.n * PAGE + VMIG_MULTIFD_HDR_LEN;
@@ -301,10 +288,14 @@ int64_t vmig_multifd_send_sync(vmig_multifd_send_t *s)
         s->cur.sync = true;
         bytes += give(s, c);
     }
-    while (s->syncs_pending) {
-        int r = wait_freed(s);
-        if (r < 0)
-            return r;
+    /* Only this function hands out packets now: every SYNC is written
+     * once no channel is busy. */
+    for (unsigned i = 0; i < s->o.channels; i++) {
+        while (s->chan[i].busy) {
+            int r = wait_freed(s);
+            if (r < 0)
+                return r;
+        }
     }
     return s->err.code ? s->err.code : bytes;
 }
