@@ -12,6 +12,7 @@
 #include "savevm/savevm_wire.h"
 #include "ram/ram_wire.h"
 #include "vmig/co.h"
+#include "util/uuid.h"
 
 /* Let a coroutine caller's loop run this often (bytes of stream). */
 #define AN_YIELD_BYTES (4u << 20)
@@ -163,11 +164,8 @@ static int parse_config_sub(an_ctx_t *c, json_t *conf)
         uint8_t u[16];
         if (vmig_stream_get_buffer(c->s, u, sizeof(u)) < 0)
             return an_stream_check(c, "configuration uuid");
-        char txt[37];
-        snprintf(txt, sizeof(txt),
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-                 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-                 u[14], u[15]);
+        char txt[VMIG_UUID_TEXT_LEN];
+        vmig_uuid_format(u, txt);
         json_object_set_new(conf, "uuid", json_string(txt));
     } else {
         /* QEMU fails on an unknown subsection: its size is unknown too. */

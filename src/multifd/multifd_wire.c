@@ -1,6 +1,7 @@
 /* multifd_wire.c — the byte layout and the receiver's checks of a multifd
  * channel's initial packet and packet headers (spec/multifd.md §3-§4). */
 #include "multifd/multifd_wire.h"
+#include "util/uuid.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -53,14 +54,6 @@ static void put_be64(uint8_t *p, uint64_t v)
 
 /* The standard 8-4-4-4-12 lowercase form, as QEMU prints a uuid in its
  * mismatch message. */
-static void uuid_format(const uint8_t u[16], char out[37])
-{
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-             u[13], u[14], u[15]);
-}
-
 void vmig_multifd_init_encode(const vmig_multifd_init_t *in, uint8_t out[VMIG_MULTIFD_INIT_LEN])
 {
     memset(out, 0, VMIG_MULTIFD_INIT_LEN);
@@ -84,9 +77,9 @@ int vmig_multifd_init_decode(const uint8_t in[VMIG_MULTIFD_INIT_LEN], const uint
                               version, VMIG_MULTIFD_VERSION);
     uint8_t id = in[INIT_ID];
     if (expect_uuid && memcmp(in + INIT_UUID, expect_uuid, 16) != 0) {
-        char got[37], want[37];
-        uuid_format(in + INIT_UUID, got);
-        uuid_format(expect_uuid, want);
+        char got[VMIG_UUID_TEXT_LEN], want[VMIG_UUID_TEXT_LEN];
+        vmig_uuid_format(in + INIT_UUID, got);
+        vmig_uuid_format(expect_uuid, want);
         /* %hhd: QEMU prints the id as a signed char, so do we (200 is -56). */
         return vmig_error_set(err, -EPROTO,
                               "multifd: received uuid '%s' and expected uuid '%s' "

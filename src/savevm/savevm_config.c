@@ -1,6 +1,7 @@
 /* savevm_config.c — the configuration section (stream.md §3): vmstate
  * "configuration" v1 and its subsections, by hand for its custom checks. */
 #include "savevm/savevm_int.h"
+#include "util/uuid.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -82,22 +83,14 @@ static int get_caps(vmig_stream_t *s, config_in_t *in)
     return 0;
 }
 
-static void uuid_text(const uint8_t *u, char out[37])
-{
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-             u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-             u[14], u[15]);
-}
-
 static int get_uuid(vmig_savevm_t *sv, vmig_stream_t *s)
 {
     uint8_t uuid[VMIG_CONFIG_UUID_LEN];
     int r = vmig_stream_get_buffer(s, uuid, sizeof(uuid));
     if (r < 0)
         return r;
-    char src[37], dst[37];
-    uuid_text(uuid, src);
+    char src[VMIG_UUID_TEXT_LEN], dst[VMIG_UUID_TEXT_LEN];
+    vmig_uuid_format(uuid, src);
     if (!sv->cfg.uuid_set) {
         /* Not an error: the user may not know the UUID (an old snapshot). */
         if (sv->hooks.warn) {
@@ -108,7 +101,7 @@ static int get_uuid(vmig_savevm_t *sv, vmig_stream_t *s)
         return 0;
     }
     if (memcmp(uuid, sv->cfg.uuid, sizeof(uuid)) != 0) {
-        uuid_text(sv->cfg.uuid, dst);
+        vmig_uuid_format(sv->cfg.uuid, dst);
         return vmig_stream_set_error(s, -EINVAL, "UUID received is %s and local is %s", src, dst);
     }
     return 0;
