@@ -51,7 +51,6 @@ struct vmig_multifd_recv {
     unsigned nsynced;             /* channels stopped at a SYNC */
     int ended;                    /* a channel the source closed, or -1 */
     co_event_t sync_ev;           /* a channel synced or failed */
-    co_work_limit_t limit;        /* decompressions in flight: one per channel */
     vmig_error_t err;             /* first error */
 };
 
@@ -161,7 +160,7 @@ static int load_packet(mr_chan_t *c)
     } else {
         e = read_exact(c, c->buf, h->next_packet_size);
         if (e == 0)
-            e = co_work(&r->limit, decode_job, c, NULL);
+            e = co_work(NULL, decode_job, c, NULL);
         if (e == 0 && c->dec_r < 0)
             return fail(r, c->dec_r, "multifd %u: %s", c->id, c->dec_msg);
     }
@@ -240,7 +239,6 @@ int vmig_multifd_recv_new(uv_loop_t *loop, vmig_ram_t *ram, const vmig_multifd_r
     }
     r->ended = -1;
     co_event_init(&r->sync_ev);
-    co_work_limit_init(&r->limit, opts->channels);
     *out = r;
     return 0;
 }
@@ -359,7 +357,6 @@ void vmig_multifd_recv_free(vmig_multifd_recv_t *r)
             co_cancel_clear();
         chan_free(c);
     }
-    co_work_limit_close(&r->limit);
     free(r->chan);
     free(r);
 }

@@ -50,7 +50,6 @@ struct vmig_multifd_send {
     uint64_t packet_num;          /* next packet_num */
     co_event_t freed;             /* a channel finished a packet (or failed) */
     bool quit;                    /* channel coroutines end */
-    co_work_limit_t limit;        /* compressions in flight: one per channel */
     vmig_error_t err;             /* first error */
 };
 
@@ -85,7 +84,9 @@ static int write_packet(mf_chan_t *c)
         if (c->codec) {
             for (uint32_t i = 0; i < p->n; i++)
                 c->pages[i] = host + p->offset[i];
-            int r = co_work(&s->limit, encode_job, c, NULL);
+            /* One job per channel at most, as QEMU's thread per channel:
+             * multifd-channels is the parallelism asked for. */
+            int r = co_work(NULL, encode_job, c, NULL);
             if (r < 0)
                 return r;
             if (c->zlen < 0)
@@ -181,7 +182,6 @@ int vmig_multifd_send_new(uv_loop_t *loop, const char *uri, const vmig_multifd_s
     }
     s->o = *opts;
     co_event_init(&s->freed);
-    co_work_limit_init(&s->limit, opts->channels);
     for (unsigned i = 0; i < opts->channels; i++) {
         int r = open_channel(s, loop, uri, i, err);
         if (r < 0) {
@@ -334,7 +334,6 @@ void vmig_multifd_send_free(vmig_multifd_send_t *s)
             vmig_multifd_codec_free(c->codec);
         free(c->zbuf);
     }
-    co_work_limit_close(&s->limit);
     free(s->chan);
     free(s);
 }
