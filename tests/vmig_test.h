@@ -38,6 +38,16 @@ static inline void vt_test_setup(unsigned timeout_s)
 
 /* ---- TLS test credentials ---------------------------------------------------------- */
 
+/* Can the test credentials be made (the openssl command)? If not, says why
+ * on stdout: the caller exits 77 (skip). */
+static inline bool vt_have_openssl(const char *what)
+{
+    if (system("command -v openssl >/dev/null 2>&1") == 0)
+        return true;
+    printf("SKIP: openssl not found: cannot make test certificates for %s\n", what);
+    return false;
+}
+
 /* scripts/make-test-ca.sh's credentials in a new private directory
  * ($TMPDIR or /tmp, named vmig-PREFIX-XXXXXX): dir gets that directory, the
  * credentials are in dir/creds. 0, or -1 with a message on stderr (openssl
@@ -45,10 +55,8 @@ static inline void vt_test_setup(unsigned timeout_s)
  * vt_rmtree(dir). */
 static inline int vt_make_test_ca(const char *prefix, char *dir, size_t len)
 {
-    if (system("command -v openssl >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "openssl not found: cannot make test certificates\n");
+    if (!vt_have_openssl(prefix))
         return -1;
-    }
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, len, "%s/vmig-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
     if (!mkdtemp(dir)) {

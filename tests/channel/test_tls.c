@@ -533,10 +533,8 @@ static int remove_creds(void **state)
 int main(void)
 {
     chan_test_setup();
-    if (system("command -v openssl >/dev/null 2>&1") != 0) {
-        printf("openssl not found: cannot make test certificates, skipping the TLS tests\n");
+    if (!vt_have_openssl("the TLS tests"))
         return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tls_ip),
         cmocka_unit_test(test_tls_ipv6_name),

@@ -336,10 +336,8 @@ static void test_opts(void **state)
 int main(void)
 {
     engine_test_setup();
-    if (system("command -v openssl >/dev/null 2>&1") != 0) {
-        printf("openssl not found: cannot make test certificates, skipping the object tests\n");
+    if (!vt_have_openssl("the object tests"))
         return 77;
-    }
     if (vt_make_test_ca("objects", g_tmp, sizeof(g_tmp)) < 0)
         return 1;
     snprintf(g_creds, sizeof(g_creds), "%s/creds", g_tmp);

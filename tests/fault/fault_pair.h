@@ -183,4 +183,20 @@ static inline void run_case(bool rp, fp_kind_t kind, uint64_t n, outcome_t *o, s
     run_case_with(rp ? pair_setup_rp : NULL, NULL, kind, n, o, size);
 }
 
+/* A migration without a fault, setup applied: it must complete with equal
+ * memory; the bytes it carried source -> destination (a sweep's "total"). */
+static inline uint64_t clean_total_with(pair_setup_fn setup, void *arg, const char *what)
+{
+    outcome_t o;
+    run_case_with(setup, arg, FP_NONE, 0, &o, RAM_SIZE);
+    if (o.src_err[0] || o.dst_err[0])
+        fail_msg("clean%s: source %s / destination %s", what, o.src_err, o.dst_err);
+    assert_int_equal(o.src_st, VMIG_MIGRATION_STATUS_COMPLETED);
+    assert_int_equal(o.dst_st, VMIG_MIGRATION_STATUS_COMPLETED);
+    assert_true(o.dst_equal);
+    print_message("clean%s: %llu bytes source->destination, %llu ms\n", what,
+                  (unsigned long long)o.fwd, (unsigned long long)o.ms);
+    return o.fwd;
+}
+
 #endif

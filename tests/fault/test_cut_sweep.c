@@ -18,16 +18,7 @@
 
 static uint64_t clean_total(bool rp)
 {
-    outcome_t o;
-    run_case(rp, FP_NONE, 0, &o, RAM_SIZE);
-    if (o.src_err[0] || o.dst_err[0])
-        fail_msg("clean: source %s / destination %s", o.src_err, o.dst_err);
-    assert_int_equal(o.src_st, VMIG_MIGRATION_STATUS_COMPLETED);
-    assert_int_equal(o.dst_st, VMIG_MIGRATION_STATUS_COMPLETED);
-    assert_true(o.dst_equal);
-    print_message("clean%s: %llu bytes source->destination, %llu ms\n", rp ? " (rp)" : "",
-                  (unsigned long long)o.fwd, (unsigned long long)o.ms);
-    return o.fwd;
+    return clean_total_with(rp ? pair_setup_rp : NULL, NULL, rp ? " (rp)" : "");
 }
 
 static void test_clean(void **state)

@@ -36,16 +36,7 @@ static void setup_tls(pair_t *p, void *arg)
 
 static uint64_t tls_total(void)
 {
-    outcome_t o;
-    run_case_with(setup_tls, NULL, FP_NONE, 0, &o, RAM_SIZE);
-    if (o.src_err[0] || o.dst_err[0])
-        fail_msg("clean: source %s / destination %s", o.src_err, o.dst_err);
-    assert_int_equal(o.src_st, VMIG_MIGRATION_STATUS_COMPLETED);
-    assert_int_equal(o.dst_st, VMIG_MIGRATION_STATUS_COMPLETED);
-    assert_true(o.dst_equal);
-    print_message("clean over TLS: %llu bytes source->destination, %llu ms\n",
-                  (unsigned long long)o.fwd, (unsigned long long)o.ms);
-    return o.fwd;
+    return clean_total_with(setup_tls, NULL, " over TLS");
 }
 
 static void print_case(const char *what, uint64_t n, const outcome_t *o)
@@ -123,10 +114,8 @@ static int remove_creds(void **state)
 int main(void)
 {
     vt_test_setup(300);
-    if (system("command -v openssl >/dev/null 2>&1") != 0) {
-        printf("SKIP: openssl not found: cannot make test certificates\n");
+    if (!vt_have_openssl("the TLS fault tests"))
         return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tls_cut),
         cmocka_unit_test(test_tls_flip),
