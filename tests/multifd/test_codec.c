@@ -11,6 +11,7 @@
 
 #include "multifd/multifd_codec.h"
 #include "multifd/multifd_wire.h"
+#include "fixture.h"
 
 #define PAGE 4096u
 #define MAXP 128u
@@ -913,38 +914,6 @@ static void test_args_and_nospace(void **state)
 
 /* ---- QEMU 7.2's captures ---------------------------------------------------------------- */
 
-static char *fixture_path(const char *rel)
-{
-    const char *slash = strrchr(__FILE__, '/');
-    int dirlen = slash ? (int)(slash - __FILE__) : 1;
-    char *p = malloc(4096);
-    assert_non_null(p);
-    snprintf(p, 4096, "%.*s/fixtures/qemu-7.2/%s", dirlen, slash ? __FILE__ : ".", rel);
-    return p;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *d = malloc(cap);
-    assert_non_null(d);
-    size_t got;
-    while ((got = fread(d + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            cap *= 2;
-            d = realloc(d, cap);
-            assert_non_null(d);
-        }
-    }
-    fclose(f);
-    *len = n;
-    return d;
-}
-
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -961,10 +930,8 @@ static uint64_t be64(const uint8_t *p)
  * are parsed here by hand (spec/multifd.md §3-§4), the few fields needed. */
 static void test_qemu_captures(void **state)
 {
-    char *rampath = fixture_path("ram.bin");
     size_t ramlen = 0;
-    uint8_t *ram = read_file(rampath, &ramlen);
-    free(rampath);
+    uint8_t *ram = fx_load("ram.bin", &ramlen);
     /* The captures are part of the tree: without them, fail. */
     if (!ram)
         fail_msg("no QEMU 7.2 captures under tests/multifd/fixtures/qemu-7.2 "
@@ -976,7 +943,7 @@ static void test_qemu_captures(void **state)
     } methods[] = {{"none", NOCOMP}, {"zlib", ZLIB}, {"zstd", ZSTD}};
     unsigned dirs_seen = 0;
     for (unsigned m = 0; m < 3; m++) {
-        char *dirpath = fixture_path(methods[m].dir);
+        char *dirpath = fx_path(methods[m].dir);
         DIR *dir = opendir(dirpath);
         if (!dir)
             fail_msg("no captures for %s in %s", methods[m].dir, dirpath);
@@ -991,11 +958,9 @@ static void test_qemu_captures(void **state)
                 continue;
             char rel[300];
             snprintf(rel, sizeof rel, "%s/%s", methods[m].dir, de->d_name);
-            char *path = fixture_path(rel);
             size_t len = 0;
-            uint8_t *d = read_file(path, &len);
+            uint8_t *d = fx_load(rel, &len);
             assert_non_null(d);
-            free(path);
             channels++;
             assert_true(len >= VMIG_MULTIFD_INIT_LEN);
             assert_int_equal(be32(d), VMIG_MULTIFD_MAGIC);

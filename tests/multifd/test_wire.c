@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include "multifd/multifd_wire.h"
+#include "fixture.h"
 
 #define PAGE VMIG_MULTIFD_PAGE_SIZE
 #define HDR VMIG_MULTIFD_HDR_LEN
@@ -489,30 +490,6 @@ static void test_hdr_first_error_kept(void **state)
 #define FX_RAM (1u << 20)
 #define FX_PAGES (FX_RAM / PAGE)
 
-/* The fixture file dir/name (dir relative to this source file), or NULL when
- * it does not exist. */
-static uint8_t *fx_load(const char *name, size_t *len)
-{
-    char path[4096];
-    const char *slash = strrchr(__FILE__, '/');
-    int dirlen = slash ? (int)(slash - __FILE__) : 1;
-    snprintf(path, sizeof path, "%.*s/fixtures/qemu-7.2/%s", dirlen, slash ? __FILE__ : ".",
-             name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    uint8_t *p = malloc(n ? (size_t)n : 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
 static bool page_is_zero(const uint8_t *p)
 {
     for (size_t i = 0; i < PAGE; i++)
@@ -590,7 +567,7 @@ static void fx_payload_pages(fx_inflater_t *d, const uint8_t *in, size_t len, ui
 static bool check_fixture(const char *dir, uint32_t comp, const uint8_t *ram)
 {
     char name[64];
-    size_t mlen;
+    size_t mlen = 0;
     snprintf(name, sizeof name, "%s/main.bin", dir);
     uint8_t *main_stream = fx_load(name, &mlen);
     if (!main_stream) {
@@ -611,7 +588,7 @@ static bool check_fixture(const char *dir, uint32_t comp, const uint8_t *ram)
     assert_non_null(pages);
     static vmig_multifd_hdr_t h;
     for (unsigned id = 0; id < FX_CHANNELS; id++) {
-        size_t len;
+        size_t len = 0;
         snprintf(name, sizeof name, "%s/chan-%u.bin", dir, id);
         uint8_t *ch = fx_load(name, &len);
         if (!ch)
