@@ -1,6 +1,6 @@
 /* fault_proxy.h — a TCP fault proxy on the test's own libuv loop (plain
- * uv_tcp, callbacks, no threads), generalised from the px_* proxy of
- * tests/migration/test_job_multifd.c.
+ * uv_tcp, callbacks, no threads), for the fault tests and the multifd job
+ * tests (tests/migration/test_job_multifd.c).
  *
  * fp_init() listens on 127.0.0.1:0 (fp->uri is "tcp:127.0.0.1:PORT") and
  * forwards every accepted connection to the target, connecting one at a

@@ -13,16 +13,16 @@
  *   migrate_cancel); another multifd-compression on each side (the
  *   destination names the flags; with a return path the source must fail
  *   too). A source that fails runs on with its RAM untouched;
- * - a channel that dies mid-migration (a TCP proxy on the test's loop cuts
+ * - a channel that dies mid-migration (tests/fault/fault_proxy.h cuts
  *   one connection after some bytes, both ways or only towards the
  *   destination): the source fails naming the channel (or at least fails),
  *   runs again, the destination fails, nothing hangs; the proxy without a
  *   cut completes;
  * - migrate_cancel while the channels are busy. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include "job_dirty.h"
+#define FP_ASSERT(x) assert_true(x)
+#include "fault/fault_proxy.h"
 
 #define MIB (1024u * 1024u)
 #define PAGE 4096u
@@ -439,336 +439,6 @@ static void test_multifd_none_to_zstd_rp(void **state)
     compression_mismatch("none", "zstd", "flags received 0 flags expected 4", true);
 }
 
-/* ---- a TCP proxy on the test's loop ------------------------------------------------------ */
-
-/* Forwards every connection to the destination in accept order (connects
- * one at a time, so the destination sees them in the source's order: main
- * first), and cuts connection drop_idx once drop_after bytes from the
- * source have gone through: both ends (the source gets a reset, the
- * destination an EOF mid-packet) or only the destination's (the source's
- * end is drained and its bytes thrown away, as into a black hole). */
-typedef enum { PX_DROP_BOTH, PX_DROP_DST } px_mode_t;
-
-typedef struct px px_t;
-typedef struct px_conn px_conn_t;
-
-typedef struct px_end {
-    uv_tcp_t tcp;       /* the socket */
-    px_conn_t *c;       /* its connection */
-    struct px_end *peer; /* the other end */
-    bool open;          /* initialised, not closing */
-    bool reading;       /* uv_read_start'ed */
-    bool eof;           /* its peer shut down its writes */
-    bool discard;       /* throw away what is read */
-    bool shut;          /* uv_shutdown issued */
-    uv_shutdown_t sreq; /* it */
-} px_end_t;
-
-struct px_conn {
-    px_t *px;
-    unsigned idx;      /* accept order */
-    px_end_t src, dst; /* from the source, to the destination */
-    uv_connect_t creq; /* to the destination */
-    bool connected;    /* creq done */
-    uint64_t fwd;      /* bytes source -> destination */
-    unsigned handles;  /* open handles: freed at 0 */
-    px_conn_t *next;   /* all connections, in accept order */
-};
-
-struct px {
-    uv_loop_t *loop;
-    uv_tcp_t lsn;           /* where the source connects */
-    bool lsn_open;
-    struct sockaddr_in to;  /* the destination */
-    char uri[64];           /* tcp:127.0.0.1:PORT of lsn */
-    px_conn_t *conns;       /* in accept order */
-    unsigned naccepted;
-    bool connecting;        /* a connect to the destination in flight */
-    int drop_idx;           /* connection to cut, -1: none */
-    uint64_t drop_after;    /* after this many bytes from the source */
-    px_mode_t mode;
-    bool dropped;           /* done */
-    unsigned live;          /* connections not freed */
-    uint64_t total_fwd;     /* bytes source -> destination, all connections */
-};
-
-typedef struct px_wr {
-    uv_write_t w;
-    uv_buf_t b;
-    px_end_t *from; /* to restart reading once drained */
-} px_wr_t;
-
-#define PX_CHUNK (64u * 1024u)
-#define PX_HIGH (2u * MIB)
-#define PX_LOW (256u * 1024u)
-
-static void px_conn_closed(uv_handle_t *h)
-{
-    px_end_t *e = h->data;
-    px_conn_t *c = e->c;
-    if (--c->handles == 0) {
-        px_t *px = c->px;
-        for (px_conn_t **pp = &px->conns; *pp; pp = &(*pp)->next) {
-            if (*pp == c) {
-                *pp = c->next;
-                break;
-            }
-        }
-        px->live--;
-        free(c);
-    }
-}
-
-static void px_end_close(px_end_t *e, bool reset)
-{
-    if (!e->open)
-        return;
-    e->open = false;
-    e->reading = false;
-    if (reset)
-        uv_tcp_close_reset(&e->tcp, px_conn_closed);
-    else
-        uv_close((uv_handle_t *)&e->tcp, px_conn_closed);
-}
-
-static void px_conn_close(px_conn_t *c)
-{
-    px_end_close(&c->src, false);
-    px_end_close(&c->dst, false);
-}
-
-static void px_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    buf->base = malloc(PX_CHUNK);
-    buf->len = buf->base ? PX_CHUNK : 0;
-}
-
-static void px_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
-
-static void px_start_reading(px_end_t *e)
-{
-    if (e->open && !e->reading && !e->eof) {
-        e->reading = true;
-        uv_read_start((uv_stream_t *)&e->tcp, px_alloc, px_read);
-    }
-}
-
-static void px_written(uv_write_t *w, int status)
-{
-    px_wr_t *wr = (px_wr_t *)w;
-    px_end_t *from = wr->from;
-    free(wr->b.base);
-    free(wr);
-    if (status < 0) {
-        if (status != UV_ECANCELED)
-            px_conn_close(from->c);
-        return;
-    }
-    px_end_t *to = from->peer;
-    if (to->open && to->tcp.write_queue_size < PX_LOW)
-        px_start_reading(from);
-}
-
-/* Both ends saw EOF, or one is gone and the other at EOF: done. */
-static void px_maybe_done(px_conn_t *c)
-{
-    bool src_done = !c->src.open || c->src.eof;
-    bool dst_done = !c->dst.open || c->dst.eof;
-    if (src_done && dst_done)
-        px_conn_close(c);
-}
-
-static void px_shut_done(uv_shutdown_t *r, int status)
-{
-    px_end_t *e = r->data;
-    if (status < 0 && status != UV_ECANCELED)
-        px_conn_close(e->c);
-}
-
-static void px_drop(px_conn_t *c)
-{
-    c->px->dropped = true;
-    if (c->px->mode == PX_DROP_BOTH) {
-        px_end_close(&c->src, true);
-        px_end_close(&c->dst, false);
-    } else {
-        px_end_close(&c->dst, false);
-        c->src.discard = true;
-    }
-}
-
-static void px_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    px_end_t *e = s->data;
-    px_conn_t *c = e->c;
-    px_t *px = c->px;
-    if (n > 0) {
-        px_end_t *to = e->peer;
-        if (e->discard || !to->open) {
-            free(buf->base);
-            return;
-        }
-        px_wr_t *wr = malloc(sizeof(*wr));
-        assert_non_null(wr);
-        wr->b = uv_buf_init(buf->base, (unsigned)n);
-        wr->from = e;
-        if (uv_write(&wr->w, (uv_stream_t *)&to->tcp, &wr->b, 1, px_written) < 0) {
-            free(buf->base);
-            free(wr);
-            px_conn_close(c);
-            return;
-        }
-        if (to->tcp.write_queue_size > PX_HIGH) {
-            uv_read_stop(s);
-            e->reading = false;
-        }
-        if (e == &c->src) {
-            c->fwd += (uint64_t)n;
-            px->total_fwd += (uint64_t)n;
-            if ((int)c->idx == px->drop_idx && !px->dropped && c->fwd >= px->drop_after)
-                px_drop(c);
-        }
-        return;
-    }
-    free(buf->base);
-    if (n == 0)
-        return;
-    uv_read_stop(s);
-    e->reading = false;
-    if (n != UV_EOF) {
-        px_conn_close(c);
-        return;
-    }
-    e->eof = true;
-    px_end_t *to = e->peer;
-    if (to->open && !to->shut) {
-        /* After what is queued: the peer gets every byte, then EOF. */
-        to->shut = true;
-        to->sreq.data = to;
-        if (uv_shutdown(&to->sreq, (uv_stream_t *)&to->tcp, px_shut_done) < 0)
-            px_conn_close(c);
-    }
-    px_maybe_done(c);
-}
-
-static void px_connect_next(px_t *px);
-
-static void px_connected(uv_connect_t *r, int status)
-{
-    px_conn_t *c = r->data;
-    px_t *px = c->px;
-    px->connecting = false;
-    c->connected = true;
-    if (status < 0 || !c->src.open || !c->dst.open) {
-        px_conn_close(c);
-    } else {
-        uv_tcp_nodelay(&c->dst.tcp, 1);
-        px_start_reading(&c->src);
-        px_start_reading(&c->dst);
-    }
-    px_connect_next(px);
-}
-
-/* Connect the first accepted connection not connected yet. */
-static void px_connect_next(px_t *px)
-{
-    if (px->connecting)
-        return;
-    for (px_conn_t *c = px->conns; c; c = c->next) {
-        if (c->connected || !c->dst.open)
-            continue;
-        c->creq.data = c;
-        px->connecting = true;
-        if (uv_tcp_connect(&c->creq, &c->dst.tcp, (const struct sockaddr *)&px->to,
-                           px_connected) < 0) {
-            px->connecting = false;
-            c->connected = true;
-            px_conn_close(c);
-            continue;
-        }
-        return;
-    }
-}
-
-static void px_end_init(px_conn_t *c, px_end_t *e, px_end_t *peer)
-{
-    e->c = c;
-    e->peer = peer;
-    uv_tcp_init(c->px->loop, &e->tcp);
-    e->tcp.data = e;
-    e->open = true;
-    c->handles++;
-}
-
-static void px_accept(uv_stream_t *l, int status)
-{
-    px_t *px = l->data;
-    if (status < 0)
-        return;
-    px_conn_t *c = calloc(1, sizeof(*c));
-    assert_non_null(c);
-    c->px = px;
-    c->idx = px->naccepted++;
-    px_end_init(c, &c->src, &c->dst);
-    px_end_init(c, &c->dst, &c->src);
-    px->live++;
-    px_conn_t **pp = &px->conns;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = c;
-    if (uv_accept(l, (uv_stream_t *)&c->src.tcp) < 0) {
-        c->connected = true;
-        px_conn_close(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->src.tcp, 1);
-    px_connect_next(px);
-}
-
-/* A proxy to the destination at dst_uri (tcp:127.0.0.1:PORT). */
-static void px_init(px_t *px, uv_loop_t *loop, const char *dst_uri, int drop_idx,
-                    uint64_t drop_after, px_mode_t mode)
-{
-    memset(px, 0, sizeof(*px));
-    px->loop = loop;
-    px->drop_idx = drop_idx;
-    px->drop_after = drop_after;
-    px->mode = mode;
-    const char *colon = strrchr(dst_uri, ':');
-    assert_non_null(colon);
-    assert_int_equal(uv_ip4_addr("127.0.0.1", atoi(colon + 1), &px->to), 0);
-    assert_int_equal(uv_tcp_init(loop, &px->lsn), 0);
-    px->lsn.data = px;
-    px->lsn_open = true;
-    struct sockaddr_in any;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &any), 0);
-    assert_int_equal(uv_tcp_bind(&px->lsn, (const struct sockaddr *)&any, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)&px->lsn, 64, px_accept), 0);
-    struct sockaddr_in bound;
-    int len = sizeof(bound);
-    assert_int_equal(uv_tcp_getsockname(&px->lsn, (struct sockaddr *)&bound, &len), 0);
-    snprintf(px->uri, sizeof(px->uri), "tcp:127.0.0.1:%u", ntohs(bound.sin_port));
-}
-
-static bool px_all_freed(void *arg)
-{
-    px_t *px = arg;
-    return px->live == 0 && !px->lsn_open;
-}
-
-static void px_lsn_closed(uv_handle_t *h)
-{
-    ((px_t *)h->data)->lsn_open = false;
-}
-
-static void px_close(px_t *px)
-{
-    uv_close((uv_handle_t *)&px->lsn, px_lsn_closed);
-    for (px_conn_t *c = px->conns; c; c = c->next)
-        px_conn_close(c);
-    job_run_until(px->loop, px_all_freed, px, 10000);
-}
-
 /* ---- a channel that dies --------------------------------------------------------------- */
 
 typedef struct both_done {
@@ -781,10 +451,13 @@ static bool both_done(void *arg)
     return job_out_done(b->src) && job_in_done(b->dst);
 }
 
-/* Migrate through a proxy that cuts connection drop_idx (0: main, 1 + id:
- * channel id) after drop_after bytes. */
-static void channel_dies(unsigned channels, int drop_idx, uint64_t drop_after, px_mode_t mode,
-                         bool source_names_multifd)
+/* Migrate through the fault proxy (tests/fault/fault_proxy.h), cutting
+ * connection drop_idx (0: main, 1 + id: channel id) after drop_after bytes:
+ * FP_CUT both ends (the source gets a reset, the destination an EOF
+ * mid-packet), FP_TRUNCATE only the destination's (the source's bytes go
+ * into a black hole). */
+static void channel_dies(unsigned channels, unsigned drop_idx, uint64_t drop_after,
+                         fp_kind_t mode, bool source_names_multifd)
 {
     uint64_t t0 = uv_hrtime();
     pair_t p;
@@ -795,53 +468,54 @@ static void channel_dies(unsigned channels, int drop_idx, uint64_t drop_after, p
     /* When only the destination sees the cut, nothing but the return path
      * can tell the source (its writes may all fit in the buffers), as in
      * QEMU. */
-    if (mode == PX_DROP_DST) {
+    if (mode == FP_TRUNCATE) {
         job_cap(&p.src, "return-path", true);
         job_cap(&p.dst, "return-path", true);
     }
     vmig_error_t err = { 0 };
     assert_int_equal(vmig_engine_incoming(p.dst.e, "tcp:127.0.0.1:0", &err), 0);
-    px_t px;
-    px_init(&px, &p.loop, job_listen_uri(&p.dst), drop_idx, drop_after, mode);
-    assert_int_equal(vmig_engine_migrate(p.src.e, px.uri, &err), 0);
+    fp_t fp;
+    fp_init(&fp, &p.loop, job_listen_uri(&p.dst));
+    fp_set(&fp, drop_idx, mode, drop_after);
+    assert_int_equal(vmig_engine_migrate(p.src.e, fp.uri, &err), 0);
     both_done_t b = { &p.src, &p.dst };
     job_run_until(&p.loop, both_done, &b, 20000);
     uint64_t ms = (uv_hrtime() - t0) / 1000000u;
     const char *se = vmig_engine_migration_error(p.src.e);
     const char *de = vmig_engine_incoming_error(p.dst.e);
-    print_message("connection %d cut after %llu bytes (%s, %u channels): %llu ms, %u "
+    print_message("connection %u cut after %llu bytes (%s, %u channels): %llu ms, %u "
                   "connections, source: %s / destination: %s\n",
                   drop_idx, (unsigned long long)drop_after,
-                  mode == PX_DROP_BOTH ? "both ends" : "destination end", channels,
-                  (unsigned long long)ms, px.naccepted, err_or_dash(se), err_or_dash(de));
-    assert_true(px.dropped);
-    assert_int_equal(px.naccepted, channels + 1);
+                  mode == FP_CUT ? "both ends" : "destination end", channels,
+                  (unsigned long long)ms, fp.naccepted, err_or_dash(se), err_or_dash(de));
+    assert_true(fp.fired);
+    assert_int_equal(fp.naccepted, channels + 1);
     pair_check_source_intact(&p, VMIG_MIGRATION_STATUS_FAILED);
     assert_non_null(se);
     if (source_names_multifd && !contains(se, "multifd"))
         fail_msg("source error \"%s\" does not name multifd", se);
     assert_int_equal(vmig_engine_incoming_status(p.dst.e), VMIG_MIGRATION_STATUS_FAILED);
     assert_non_null(de);
-    px_close(&px);
+    assert_true(fp_close(&fp, 10000));
     pair_close(&p);
 }
 
 /* Channel 1 reset mid-packet (64 KiB of its bytes went through). */
 static void test_channel_reset_mid_packet(void **state)
 {
-    channel_dies(2, 2, 64 * 1024, PX_DROP_BOTH, true);
+    channel_dies(2, 2, 64 * 1024, FP_CUT, true);
 }
 
 /* Channel 0 reset right after its initial packet. */
 static void test_channel_reset_after_init(void **state)
 {
-    channel_dies(2, 1, 64, PX_DROP_BOTH, true);
+    channel_dies(2, 1, 64, FP_CUT, true);
 }
 
 /* Eight channels, the last one reset mid-packet. */
 static void test_channel_reset_of_8(void **state)
 {
-    channel_dies(8, 8, 100 * 1024, PX_DROP_BOTH, true);
+    channel_dies(8, 8, 100 * 1024, FP_CUT, true);
 }
 
 /* Only the destination's end of channel 1 is closed, the source's end is
@@ -849,7 +523,7 @@ static void test_channel_reset_of_8(void **state)
  * path (SHUT 1), not from the channel; its message need not name multifd. */
 static void test_channel_blackholed(void **state)
 {
-    channel_dies(2, 2, 64 * 1024, PX_DROP_DST, false);
+    channel_dies(2, 2, 64 * 1024, FP_TRUNCATE, false);
 }
 
 /* The proxy itself, without a cut: the migration completes through it (so
@@ -863,13 +537,13 @@ static void test_proxy_without_cut(void **state)
     job_param(&p.src, "max-bandwidth", 0);
     vmig_error_t err = { 0 };
     assert_int_equal(vmig_engine_incoming(p.dst.e, "tcp:127.0.0.1:0", &err), 0);
-    px_t px;
-    px_init(&px, &p.loop, job_listen_uri(&p.dst), -1, 0, PX_DROP_BOTH);
-    assert_int_equal(vmig_engine_migrate(p.src.e, px.uri, &err), 0);
+    fp_t fp;
+    fp_init(&fp, &p.loop, job_listen_uri(&p.dst));
+    assert_int_equal(vmig_engine_migrate(p.src.e, fp.uri, &err), 0);
     job_wait_completed(&p.loop, &p.src, &p.dst);
-    assert_int_equal(px.naccepted, 3);
+    assert_int_equal(fp.naccepted, 3);
     assert_memory_equal(p.copy, p.dst.mem, p.dst.size);
-    px_close(&px);
+    assert_true(fp_close(&fp, 10000));
     pair_close(&p);
 }
 
