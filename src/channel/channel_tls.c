@@ -343,7 +343,8 @@ int vmig_tls_creds_psk_load(const char *dir, vmig_tls_endpoint_t endpoint, const
         p->key_len = hl / 2;
     }
     if (endpoint == VMIG_TLS_CLIENT) {
-        for (size_t i = 0; i < c->npsk; i++)
+        /* The first line for the user, as the server's lookup takes. */
+        for (size_t i = 0; i < c->npsk && !c->client_psk; i++)
             if (strcmp(c->psks[i].user, username) == 0)
                 c->client_psk = &c->psks[i];
         if (!c->client_psk) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "channel/channel_internal.h"
 #include "channel/channel_tls.h"
 #include "engine/engine_objects.h"
 #include "migration/mig_internal.h"
@@ -34,23 +35,15 @@ static const vmig_tls_creds_t *creds_for(vmig_migration_t *m, const mig_tls_held
 }
 
 /* The host a source checks the server's certificate against: tls-hostname,
- * else the host of a tcp: URI (brackets of an IPv6 address dropped). */
+ * else the host of a tcp: URI (the channel layer's own parse: brackets of
+ * an IPv6 address dropped, options after a comma ignored). */
 static void uri_host(const char *uri, char *out, size_t cap)
 {
+    chan_inet_t in;
+    vmig_error_t e = { 0 };
     out[0] = '\0';
-    if (strncmp(uri, "tcp:", 4) != 0)
-        return;
-    const char *h = uri + 4, *end;
-    if (*h == '[') {
-        h++;
-        end = strchr(h, ']');
-    } else {
-        end = strrchr(h, ':');
-    }
-    if (!end || (size_t)(end - h) >= cap)
-        return;
-    memcpy(out, h, (size_t)(end - h));
-    out[end - h] = '\0';
+    if (strncmp(uri, "tcp:", 4) == 0 && chan_parse_inet(uri + 4, uri, false, &in, &e) == 0)
+        snprintf(out, cap, "%s", in.host);
 }
 
 /* *ch stays the plain channel during the handshake, so a cancel can shut
